@@ -1,0 +1,1 @@
+"""The platform kit every service stands on (DESIGN.md §2)."""

@@ -1,0 +1,40 @@
+"""AMQP helpers shared by the relay, the consumers and the dead-letter queue."""
+
+from kombu import Connection, Exchange, Queue
+
+from . import settings
+
+
+def connection(uri=None):
+    """A kombu connection whose publishes wait for the broker's confirm."""
+    return Connection(uri or settings.amqp_uri(), transport_options={"confirm_publish": True},
+                      heartbeat=30, connect_timeout=5)
+
+
+def queue_arguments():
+    """Quorum queues where the broker supports them (QUEUE_TYPE=quorum, the default)."""
+    if settings.get("QUEUE_TYPE") == "quorum":
+        return {"x-queue-type": "quorum"}
+    return {}
+
+
+def event_exchange(service):
+    """The exchange nameko's @event_handler(service, ...) binds to."""
+    return Exchange(f"{service}.events", type="topic", durable=True, delivery_mode=2,
+                    auto_delete=False)
+
+
+def dead_letter_queue(service):
+    return Queue(f"dlq.{service}", exchange=Exchange(""), routing_key=f"dlq.{service}",
+                 durable=True, queue_arguments=queue_arguments())
+
+
+def trace_headers(carrier):
+    """AMQP headers for a W3C trace context: plain `traceparent` for any consumer,
+    and nameko's `nameko.`-prefixed copy, which its OpenTelemetry
+    instrumentation reads back as the consumer's parent context."""
+    headers = {}
+    for key, value in carrier.items():
+        headers[key] = value
+        headers[f"nameko.{key}"] = value
+    return headers

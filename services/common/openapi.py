@@ -1,0 +1,73 @@
+"""OpenAPI 3 for a service, built with apispec from the marshmallow schemas its
+`api` entrypoints declare, so the document cannot drift from the code."""
+
+import inspect
+import re
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+_PARAM = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_]+)>")
+
+PROBLEM = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"},
+        "status": {"type": "integer"}, "detail": {"type": "string"},
+        "errors": {"type": "object",
+                   "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    },
+    "required": ["type", "title", "status"],
+}
+
+
+def api_entrypoints(service_cls):
+    from .http import Api
+    for name, member in inspect.getmembers(service_cls):
+        for ep in getattr(member, "nameko_entrypoints", ()):
+            if isinstance(ep, Api):
+                yield name, ep
+
+
+def build_openapi(service_cls):
+    spec = APISpec(
+        title=f"SEN trust platform: {service_cls.name}", version="1", openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Bearer JWT required unless marked public. Errors are RFC 9457 "
+                             "problem details (application/problem+json)."},
+    )
+    spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    spec.components.schema("Problem", PROBLEM)
+    problem_ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    paths = {}
+    for name, ep in sorted(api_entrypoints(service_cls), key=lambda x: x[1].url):
+        path = _PARAM.sub(r"{\1}", ep.url)
+        op = {"operationId": name, "summary": ep.summary or name.replace("_", " "),
+              "responses": {}}
+        params = [{"in": "path", "name": p, "required": True, "schema": {"type": "string"}}
+                  for p in _PARAM.findall(ep.url)]
+        if ep.query_schema is not None:
+            params.append({"in": "query", "schema": ep.query_schema})
+        if params:
+            op["parameters"] = params
+        if ep.body_schema is not None:
+            op["requestBody"] = {"required": True,
+                                 "content": {"application/json": {"schema": ep.body_schema}}}
+        ok = {"description": "Success"}
+        if ep.response_schema is not None:
+            ok["content"] = {"application/json": {"schema": ep.response_schema}}
+        op["responses"][str(ep.status)] = ok
+        if not ep.public:
+            op["security"] = [{"bearer": []}]
+            op["responses"]["401"] = {"description": "No valid token", "content": problem_ref}
+            op["responses"]["403"] = {"description": "Role not allowed", "content": problem_ref}
+        if "{" in path:
+            op["responses"]["404"] = {"description": "Not found", "content": problem_ref}
+        if ep.body_schema is not None or ep.query_schema is not None:
+            op["responses"]["422"] = {"description": "Invalid input", "content": problem_ref}
+        for method in ep.method.split(","):
+            paths.setdefault(path, {})[method.lower()] = op
+    for path, ops in paths.items():
+        spec.path(path=path, operations=ops)
+    return spec.to_dict()

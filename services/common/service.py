@@ -1,0 +1,52 @@
+"""What every service has besides its own entrypoints: health, metrics and
+its OpenAPI document (DESIGN.md §6). A service class inherits PlatformService
+and declares `name`, `db` and `relay`."""
+
+from kombu import Connection
+from nameko.web.handlers import http
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.wrappers import Response
+
+from . import settings, tracing
+from .http import json_response
+from .openapi import build_openapi
+
+tracing.setup()
+
+
+class PlatformService:
+    name = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            def openapi(self, request):
+                return json_response(build_openapi(type(self)))
+            openapi.__name__ = "openapi"
+            cls.openapi = http("GET", f"/api/v1/{cls.name}/openapi.json")(openapi)
+
+    @http("GET", "/health/live")
+    def health_live(self, request):
+        return json_response({"status": "ok", "service": self.name})
+
+    @http("GET", "/health/ready")
+    def health_ready(self, request):
+        checks = {}
+        try:
+            self.db.ping()
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            checks["database"] = f"error: {type(exc).__name__}"
+        try:
+            with Connection(settings.amqp_uri(), connect_timeout=2) as conn:
+                conn.ensure_connection(max_retries=1)
+            checks["broker"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["broker"] = f"error: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return json_response({"status": "ok" if ready else "unavailable", "checks": checks},
+                             status=200 if ready else 503)
+
+    @http("GET", "/metrics")
+    def metrics(self, request):
+        return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)

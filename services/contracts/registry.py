@@ -1,0 +1,44 @@
+"""The catalogue of event types: name, version, producing service, schema."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    type: str
+    version: int
+    producer: str
+    schema: type
+    summary: str
+
+
+_CATALOGUE: dict[tuple[str, int], EventSpec] = {}
+
+
+def event(event_type, version, producer, summary):
+    """Class decorator: register a marshmallow schema as the data of an event."""
+
+    def register(schema_cls):
+        key = (event_type, version)
+        if key in _CATALOGUE:
+            raise ValueError(f"event {event_type} v{version} registered twice")
+        _CATALOGUE[key] = EventSpec(event_type, version, producer, schema_cls, summary)
+        return schema_cls
+
+    return register
+
+
+def lookup(event_type, version=None) -> EventSpec:
+    if version is None:
+        versions = [v for (t, v) in _CATALOGUE if t == event_type]
+        if not versions:
+            raise KeyError(f"unknown event type {event_type}")
+        version = max(versions)
+    try:
+        return _CATALOGUE[(event_type, version)]
+    except KeyError:
+        raise KeyError(f"unknown event {event_type} v{version}") from None
+
+
+def catalogue() -> list[EventSpec]:
+    return sorted(_CATALOGUE.values(), key=lambda s: (s.producer, s.type, s.version))
