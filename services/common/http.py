@@ -17,6 +17,7 @@ import traceback
 
 from marshmallow import ValidationError
 from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -54,7 +55,28 @@ def parse_json_body(request):
     return data
 
 
+class ProblemWsgiApp(WsgiApp):
+    """nameko's WSGI app, with routing errors (404, 405) as problem details."""
+
+    def __call__(self, environ, start_response):
+        try:
+            provider, values = self.url_map.bind_to_environ(environ).match()
+        except HTTPException as exc:
+            response = problem_response(_http_problem(exc))
+            if getattr(exc, "valid_methods", None):
+                response.headers["Allow"] = ", ".join(exc.valid_methods)
+            return response(environ, start_response)
+        return super().__call__(environ, start_response)
+
+
+class PlatformWebServer(WebServer):
+    def get_wsgi_app(self):
+        return ProblemWsgiApp(self)
+
+
 class Api(HttpRequestHandler):
+    server = PlatformWebServer()
+
     def __init__(self, method, url, roles=None, body=None, query=None, response=None,
                  status=200, public=False, summary=None, **kwargs):
         self.roles = frozenset(roles or ())

@@ -42,6 +42,8 @@ def build_openapi(service_cls):
     problem_ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     paths = {}
     for name, ep in sorted(api_entrypoints(service_cls), key=lambda x: x[1].url):
+        if not ep.url.startswith("/api/") or ep.url.endswith("/openapi.json"):
+            continue  # health, metrics and this document are not part of the API
         path = _PARAM.sub(r"{\1}", ep.url)
         op = {"operationId": name, "summary": ep.summary or name.replace("_", " "),
               "responses": {}}

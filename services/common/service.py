@@ -3,12 +3,11 @@ its OpenAPI document (DESIGN.md §6). A service class inherits PlatformService
 and declares `name`, `db` and `relay`."""
 
 from kombu import Connection
-from nameko.web.handlers import http
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Response
 
 from . import settings, tracing
-from .http import json_response
+from .http import api, json_response
 from .openapi import build_openapi
 
 tracing.setup()
@@ -23,13 +22,13 @@ class PlatformService:
             def openapi(self, request):
                 return json_response(build_openapi(type(self)))
             openapi.__name__ = "openapi"
-            cls.openapi = http("GET", f"/api/v1/{cls.name}/openapi.json")(openapi)
+            cls.openapi = api("GET", f"/api/v1/{cls.name}/openapi.json", public=True)(openapi)
 
-    @http("GET", "/health/live")
+    @api("GET", "/health/live", public=True)
     def health_live(self, request):
         return json_response({"status": "ok", "service": self.name})
 
-    @http("GET", "/health/ready")
+    @api("GET", "/health/ready", public=True)
     def health_ready(self, request):
         checks = {}
         try:
@@ -47,6 +46,6 @@ class PlatformService:
         return json_response({"status": "ok" if ready else "unavailable", "checks": checks},
                              status=200 if ready else 503)
 
-    @http("GET", "/metrics")
+    @api("GET", "/metrics", public=True)
     def metrics(self, request):
         return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)

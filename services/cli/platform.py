@@ -1,0 +1,139 @@
+"""`make run`: the whole platform on one machine.
+
+Migrates every SQLite database (and declares the queues), starts the SMTP
+catcher and the five services as separate processes, onboards the demo trust
+and partner school, and prints the URLs, a demo token and a curl command.
+Ctrl-C stops everything.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+
+from services.common import settings
+
+from . import senctl
+
+
+def _start(name, args, env, log_dir):
+    log = open(log_dir / f"{name}.log", "ab")
+    return subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _wait_ready(url, proc, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def stop_all(procs):
+    for _, proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for _, proc in procs:
+        try:
+            proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main():
+    var = settings.VAR_DIR
+    log_dir = var / "log"
+    for d in ("db", "mail", "keys", "log"):
+        (var / d).mkdir(parents=True, exist_ok=True)
+    if not (var / "keys" / "jwt_private.pem").exists():
+        senctl.main(["keys", "create"])
+    senctl.main(["migrate"])
+
+    env = dict(os.environ)
+    smtp_port = env.setdefault("SMTP_PORT", "8025")
+    env.setdefault("PUBLIC_BASE_URL", f"http://localhost:{settings.DEV_PORTS['referrals']}")
+    procs = [("smtp", _start("smtp", [sys.executable, "-m", "services.cli.mailcatcher",
+                                      "--dir", str(var / "mail"), "--port", smtp_port],
+                             env, log_dir))]
+    for service, port in settings.DEV_PORTS.items():
+        port = int(env.get(f"{service.upper()}_PORT", port))
+        service_env = dict(env, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}",
+                           OTEL_SERVICE_NAME=service)
+        procs.append((service, _start(service, [sys.executable, "-m", "services.cli.senctl",
+                                                "serve", service], service_env, log_dir)))
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        for (service, proc) in procs[1:]:
+            port = int(env.get(f"{service.upper()}_PORT", settings.DEV_PORTS[service]))
+            if not _wait_ready(f"http://127.0.0.1:{port}/health/ready", proc):
+                print(f"{service} did not become ready; see {log_dir / service}.log",
+                      file=sys.stderr)
+                stop_all(procs)
+                return 1
+        print("\nOnboarding the demo organisations:")
+        senctl.main(["demo"])
+        token = _capture(["token", "--sub", "jo.smith@riverside.example", "--org", "100001",
+                          "--roles", "partner_referrer"])
+        referrals = f"http://localhost:{settings.DEV_PORTS['referrals']}"
+        print("\nThe SEN trust platform is running:")
+        for service, port in settings.DEV_PORTS.items():
+            print(f"  {service:<10} http://localhost:{port}  "
+                  f"(openapi: /api/v1/{service}/openapi.json, /health/ready, /metrics)")
+        print(f"  smtp       127.0.0.1:{smtp_port}, mail kept in {var / 'mail'}")
+        print(f"  logs       {log_dir}")
+        print(f"\nDemo token (partner_referrer at Riverside Primary School):\n{token}\n")
+        print("Submit a referral (two emails appear in var/mail/):\n")
+        print(CURL.format(url=referrals, token=token))
+        print("\nCtrl-C stops everything.")
+        while all(proc.poll() is None for _, proc in procs):
+            time.sleep(0.5)
+        dead = [name for name, proc in procs if proc.poll() is not None]
+        print(f"stopped unexpectedly: {', '.join(dead)}; see {log_dir}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping...")
+        return 0
+    finally:
+        stop_all(procs)
+
+
+def _capture(argv):
+    import contextlib
+    import io
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        senctl.main(argv)
+    return out.getvalue().strip()
+
+
+CURL = """curl -s -X POST {url}/api/v1/referrals \\
+  -H "Authorization: Bearer {token}" \\
+  -H "Content-Type: application/json" \\
+  -d '{{"pupil": {{"first_name": "Sam", "last_name": "Taylor", "date_of_birth": "2016-03-01",
+                 "upn": "B801200005001"}},
+       "contact": {{"name": "Jo Smith", "email": "jo.smith@riverside.example",
+                   "phone": "01632 960000"}},
+       "areas_of_need": ["communication_and_interaction"],
+       "need_types": ["ASD"],
+       "concerns": "Finds transitions between lessons very hard.",
+       "support_so_far": "Visual timetable and a quiet space since September.",
+       "parental_consent": {{"given": true, "date": "2026-11-01", "given_by": "Parent"}}}}'"""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
