@@ -16,8 +16,10 @@ URL = "/api/v1/referrals"
 
 
 @pytest.fixture
-def api(run_service):
-    base, container, db_url = run_service(ReferralsService)
+def api(run_service, database_urls, engine_name):
+    """The service on SQLite and, where TEST_POSTGRES_URL is set, PostgreSQL."""
+    base, container, db_url = run_service(ReferralsService,
+                                          db_url=database_urls("referrals", engine_name))
     return base, db_url
 
 
