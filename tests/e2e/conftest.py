@@ -1,0 +1,115 @@
+"""The platform as separate processes: each service started with `senctl serve`
+in its own RabbitMQ vhost, a real SMTP server, HTTP in and email out."""
+
+import os
+import random
+import signal
+import string
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import ROOT, Mailbox, free_port, start_mailcatcher
+
+RABBIT_API = os.environ.get("RABBIT_API_URI", "http://guest:guest@127.0.0.1:15672/api")
+
+
+class Platform:
+    def __init__(self, tmp_path, services):
+        self.tmp = tmp_path
+        self.services = services
+        self.vhost = "e2e_" + "".join(random.choices(string.ascii_lowercase, k=10))
+        self.amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}"
+        self.ports = {s: free_port() for s in services}
+        self.smtp_port = free_port()
+        self.mailbox = Mailbox(tmp_path / "mail", self.smtp_port)
+        self.procs = {}
+        self.logs = tmp_path / "log"
+        self.logs.mkdir()
+        self.env = dict(os.environ, SEN_VAR_DIR=str(tmp_path / "var"), AMQP_URI=self.amqp_uri,
+                        SMTP_PORT=str(self.smtp_port), PYTHONUNBUFFERED="1",
+                        OUTREACH_INBOX="outreach@trust.example")
+
+    def url(self, service):
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    # -- lifecycle ----------------------------------------------------------------
+    def start(self):
+        requests.put(f"{RABBIT_API}/vhosts/{self.vhost}", timeout=10).raise_for_status()
+        requests.put(f"{RABBIT_API}/permissions/{self.vhost}/guest", timeout=10,
+                     json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+        self.smtp = start_mailcatcher(self.mailbox.dir, self.smtp_port)
+        self.senctl("migrate", *self.services)
+        for service in self.services:
+            self.start_service(service)
+        for service in self.services:
+            self.wait_ready(service)
+
+    def start_service(self, service):
+        log = open(self.logs / f"{service}.log", "ab")
+        env = dict(self.env, WEB_SERVER_ADDRESS=f"127.0.0.1:{self.ports[service]}")
+        self.procs[service] = subprocess.Popen(
+            [sys.executable, "-m", "services.cli.senctl", "serve", service], cwd=ROOT,
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_ready(self, service, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.procs[service].poll() is None, self.log(service)
+            try:
+                if requests.get(self.url(service) + "/health/ready", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"{service} not ready:\n{self.log(service)}")
+
+    def kill(self, service, sig=signal.SIGKILL):
+        proc = self.procs[service]
+        os.killpg(proc.pid, sig)
+        proc.wait(30)
+
+    def log(self, service):
+        return (self.logs / f"{service}.log").read_text()[-5000:]
+
+    def stop(self):
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        self.smtp.terminate()
+        self.smtp.wait(5)
+        requests.delete(f"{RABBIT_API}/vhosts/{self.vhost}", timeout=30)
+
+    # -- admin --------------------------------------------------------------------
+    def senctl(self, *args):
+        result = subprocess.run([sys.executable, "-m", "services.cli.senctl", *args], cwd=ROOT,
+                                env=self.env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout.strip()
+
+    def database(self, service):
+        return Path(self.env["SEN_VAR_DIR"]) / "db" / f"{service}.sqlite3"
+
+
+@pytest.fixture
+def platform_factory(tmp_path):
+    started = []
+
+    def make(*services):
+        platform = Platform(tmp_path, services)
+        started.append(platform)
+        platform.start()
+        return platform
+
+    yield make
+    for platform in started:
+        platform.stop()
