@@ -81,6 +81,7 @@ def _fresh_postgres(prefix):
 
 def _drop_postgres(name):
     import sqlalchemy as sa
+
     from services.common.db import dispose_engines
     dispose_engines()
     engine = sa.create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")

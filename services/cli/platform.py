@@ -60,30 +60,32 @@ def main():
         senctl.main(["keys", "create"])
     senctl.main(["migrate"])
 
-    env = dict(os.environ)
-    smtp_port = env.setdefault("SMTP_PORT", "8025")
-    env.setdefault("PUBLIC_BASE_URL", f"http://localhost:{settings.DEV_PORTS['referrals']}")
-    procs = [("smtp", _start("smtp", [sys.executable, "-m", "services.cli.mailcatcher",
-                                      "--dir", str(var / "mail"), "--port", smtp_port],
-                             env, log_dir))]
-    for service, port in settings.DEV_PORTS.items():
-        port = int(env.get(f"{service.upper()}_PORT", port))
-        service_env = dict(env, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}",
-                           OTEL_SERVICE_NAME=service)
-        procs.append((service, _start(service, [sys.executable, "-m", "services.cli.senctl",
-                                                "serve", service], service_env, log_dir)))
-
     def on_signal(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    env = dict(os.environ)
+    smtp_port = env.setdefault("SMTP_PORT", "8025")
+    env.setdefault("PUBLIC_BASE_URL", f"http://localhost:{settings.DEV_PORTS['referrals']}")
+    procs = []
     try:
+        procs.append(("smtp", _start("smtp", [sys.executable, "-m", "services.cli.mailcatcher",
+                                              "--dir", str(var / "mail"), "--port", smtp_port],
+                                     env, log_dir)))
+        for service, port in settings.DEV_PORTS.items():
+            port = int(env.get(f"{service.upper()}_PORT", port))
+            service_env = dict(env, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}",
+                               OTEL_SERVICE_NAME=service)
+            procs.append((service, _start(service, [sys.executable, "-m",
+                                                    "services.cli.senctl", "serve", service],
+                                          service_env, log_dir)))
         for (service, proc) in procs[1:]:
             port = int(env.get(f"{service.upper()}_PORT", settings.DEV_PORTS[service]))
             if not _wait_ready(f"http://127.0.0.1:{port}/health/ready", proc):
                 print(f"{service} did not become ready; see {log_dir / service}.log",
                       file=sys.stderr)
-                stop_all(procs)
                 return 1
         print("\nOnboarding the demo organisations:")
         senctl.main(["demo"])

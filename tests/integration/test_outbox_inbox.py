@@ -125,7 +125,7 @@ def test_relay_failure_keeps_events_for_the_next_pass(dbs, rabbit_config, rabbit
         emit_events(producer_db, 3)
         trace_id = format(span.get_span_context().trace_id, "032x")
     broken = Relay(producer_db, amqp_uri="amqp://guest:guest@127.0.0.1:1/")
-    with pytest.raises(Exception):
+    with pytest.raises(OSError):  # connection refused
         broken.publish_pending()
     assert broken.backlog() == 3
 

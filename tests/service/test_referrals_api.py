@@ -4,10 +4,9 @@ problem details) on a running container."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, text
 
 from services.common import auth
-from services.referrals.models import Referral
 from services.referrals.service import ReferralsService
 from tests.conftest import bearer
 from tests.helpers import referral_body

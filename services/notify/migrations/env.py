@@ -1,4 +1,4 @@
-from services.notify.models import Base
 from services.common.migrations import run_env
+from services.notify.models import Base
 
 run_env(Base.metadata)

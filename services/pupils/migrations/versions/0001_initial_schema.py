@@ -1,13 +1,13 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-24 02:59:02.411351
 """
-from alembic import op
 import sqlalchemy as sa
-import services.common.tables
+from alembic import op
 
+import services.common.tables
 
 revision = '0001'
 down_revision = None
