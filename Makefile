@@ -18,12 +18,11 @@ run: venv
 	@scripts/ensure-rabbitmq.sh
 	$(PY) -m services.cli.platform
 
-# The parallel suite first; then the tests that kill processes or restart the
-# broker, alone. pytest's exit code 5 (no tests ran) fails the target.
+# Two shards side by side, then the tests that kill processes or restart the
+# broker, alone (scripts/run-tests.sh). pytest's exit code 5 fails the target.
 test: venv lint
 	@scripts/ensure-rabbitmq.sh
-	$(VENV)/bin/pytest -n 2 -m "not serial" -q
-	$(VENV)/bin/pytest -m serial -q
+	scripts/run-tests.sh
 	@if [ -f deploy/deploy.mk ]; then $(MAKE) --no-print-directory deploy-check; fi
 
 lint: venv

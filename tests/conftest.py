@@ -7,6 +7,9 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 import eventlet  # noqa: E402
 
+# Before anything imports sockets or threads. (This is also why the suite is
+# not run with pytest-xdist: its workers hang once their threads are patched;
+# scripts/run-tests.sh runs shards as separate processes instead.)
 eventlet.monkey_patch()
 
 import os  # noqa: E402

@@ -131,11 +131,16 @@ def cmd_deadletters(args):
 
 
 def cmd_outbox(args):
+    from sqlalchemy.exc import DBAPIError
+
     from services.common.db import open_database
     from services.common.outbox import Relay
     for service in settings.SERVICES:
         db = open_database(service, _metadata(service))
-        print(f"{service}\t{Relay(db).backlog()}")
+        try:
+            print(f"{service}\t{Relay(db).backlog()}")
+        except DBAPIError as exc:
+            print(f"{service}\tunavailable ({type(exc.orig).__name__}; migrated?)")
     return 0
 
 

@@ -42,6 +42,15 @@ class Relay:
             self._declared = set()
         return self._producer
 
+    def heartbeat(self):
+        """Keep an idle connection alive (the broker drops it after two missed
+        heartbeats); a broken one is dropped and reopened on the next publish."""
+        if self._conn is not None:
+            try:
+                self._conn.heartbeat_check()
+            except Exception:  # noqa: BLE001
+                self.close()
+
     def close(self):
         if self._conn is not None:
             try:
@@ -172,6 +181,7 @@ class OutboxRelay(DependencyProvider):
                 while self._running and self.relay.publish_pending():
                     pass
                 metrics.OUTBOX_BACKLOG.labels(service).set(self.relay.backlog())
+                self.relay.heartbeat()
                 passes += 1
                 if passes % 3600 == 0:
                     self.relay.purge_published()

@@ -57,3 +57,9 @@ def test_referral_becomes_two_emails(platform_factory, http):
     assert types.count("organisation.onboarded") == 3
     assert types.count("referral.submitted") == 1
     assert types.count("notification.delivered") == 2
+
+    # The operator's view: nothing stuck in any outbox, nothing dead-lettered.
+    backlog = dict(line.split("\t") for line in
+                   platform.senctl("outbox", "backlog").splitlines())
+    assert backlog["referrals"] == "0" and backlog["notify"] == "0"
+    assert platform.senctl("deadletters", "list", *platform.services) == ""

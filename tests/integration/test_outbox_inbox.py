@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from kombu import Connection, Exchange, Queue
+from kombu.exceptions import OperationalError
 from nameko.standalone.events import event_dispatcher
 from sqlalchemy import String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -125,7 +126,7 @@ def test_relay_failure_keeps_events_for_the_next_pass(dbs, rabbit_config, rabbit
         emit_events(producer_db, 3)
         trace_id = format(span.get_span_context().trace_id, "032x")
     broken = Relay(producer_db, amqp_uri="amqp://guest:guest@127.0.0.1:1/")
-    with pytest.raises(OSError):  # connection refused
+    with pytest.raises(OperationalError):  # connection refused
         broken.publish_pending()
     assert broken.backlog() == 3
 

@@ -1,0 +1,113 @@
+"""python -m bench [--events N] [--requests N] [--concurrency C]
+
+Figures go to stdout, progress to stderr. The run stops on its own: waits give
+up at --time-budget seconds, and a watchdog thread ends the process 25 s later.
+"""
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--events", type=int, default=5000,
+                   help="events through the pipeline and through raw kombu (default 5000)")
+    p.add_argument("--batch", type=int, default=100,
+                   help="events per outbox transaction (default 100)")
+    p.add_argument("--requests", type=int, default=2000,
+                   help="measured HTTP requests per endpoint (default 2000)")
+    p.add_argument("--concurrency", type=int, default=8,
+                   help="concurrent HTTP client connections (default 8)")
+    p.add_argument("--time-budget", type=float, default=270,
+                   help="seconds before the run gives up (default 270)")
+    p.add_argument("--skip-pipeline", action="store_true", help="skip Part 1")
+    p.add_argument("--skip-http", action="store_true", help="skip Part 2")
+    args = p.parse_args(argv)
+    if min(args.events, args.batch, args.requests, args.concurrency) < 1:
+        p.error("counts must be positive")
+    return args
+
+
+def say(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    started = time.perf_counter()
+    workdir = tempfile.mkdtemp(prefix="sen-bench-")
+    # Nothing of the platform writes under the repository's var/ during the bench.
+    os.environ["SEN_VAR_DIR"] = workdir
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # nameko warns "killing managed thread `run`" on every clean container stop: its
+    # consumer loop only notices the stop at its next drain timeout. Expected; not shown.
+    logging.getLogger("nameko.containers").setLevel(logging.ERROR)
+
+    from nameko import config
+
+    from services.common import tracing
+    from services.common.db import dispose_engines
+
+    from . import http_intake, pipeline
+    from .infra import Deadline, Vhost, load_line, machine_lines, start_watchdog
+
+    tracing.setup()  # as every platform service process does (no exporter unless configured)
+
+    vhost = Vhost()
+    print("SEN trust platform benchmark")
+    for line in machine_lines(vhost.overview()):
+        print(line)
+    postgres_url = os.environ.get("BENCH_POSTGRES_URL") or None
+    print(f"broker    vhost {vhost.name} (created for this run, deleted after); databases: "
+          f"SQLite in {workdir}" + (" and PostgreSQL (BENCH_POSTGRES_URL)" if postgres_url else ""))
+    print(f"load      {load_line()} at start (other work on this machine skews the figures)")
+    print("tracing   OpenTelemetry nameko instrumentation on, as in the services "
+          f"({'exporting' if os.environ.get('OTEL_EXPORTER_OTLP_ENDPOINT') else 'no exporter'})")
+    print(flush=True)
+
+    deadline = Deadline(args.time_budget)
+    start_watchdog(args.time_budget + 25, vhost)
+    vhost.create()
+    failed = False
+    try:
+        with config.patch({"AMQP_URI": vhost.amqp_uri,
+                           "max_workers": int(os.environ.get("MAX_WORKERS", 10)),
+                           "PREFETCH_COUNT": int(os.environ.get("PREFETCH_COUNT", 20))}):
+            if not args.skip_pipeline:
+                say("Part 1: event pipeline")
+                part1 = pipeline.run(vhost.amqp_uri, args.events, args.batch, workdir,
+                                     deadline, postgres_url=postgres_url, say=say)
+                print(pipeline.report(part1), end="\n\n", flush=True)
+            if not args.skip_http:
+                say("Part 2: HTTP intake")
+                part2 = http_intake.run(workdir, args.requests, args.concurrency, deadline,
+                                        say=say)
+                print(http_intake.report(part2), end="\n\n", flush=True)
+    except Exception as exc:
+        failed = True
+        logging.getLogger("bench").exception("benchmark failed: %s", exc)
+    finally:
+        dispose_engines()
+        try:
+            vhost.delete()
+        except Exception as exc:  # noqa: BLE001 - report, then go on cleaning
+            say(f"could not delete vhost {vhost.name}: {exc}")
+        import shutil
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"wall time {time.perf_counter() - started:.1f} s, {load_line()} at end"
+          + ("  (FAILED)" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
