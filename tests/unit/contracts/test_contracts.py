@@ -51,8 +51,9 @@ def test_round_trip_through_json():
         assert parsed["event_id"] == body["event_id"]
 
 
-def test_events_carry_no_pupil_personal_data():
-    forbidden = {"first_name", "last_name", "date_of_birth", "upn", "need_types", "concerns"}
+def test_events_carry_no_pupil_names_dates_of_birth_or_free_text():
+    forbidden = {"first_name", "last_name", "date_of_birth", "dob", "concerns",
+                 "support_so_far", "notes", "pupil_name"}
     for spec in catalogue():
         assert not forbidden & set(spec.schema().fields), spec.type
 

@@ -1,0 +1,1 @@
+"""Events published by the cpd service (added with its issue)."""

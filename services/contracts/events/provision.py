@@ -1,0 +1,1 @@
+"""Events published by the provision service (added with its issue)."""
