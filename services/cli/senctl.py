@@ -4,6 +4,7 @@
     senctl migrate [SERVICE ...]
     senctl serve SERVICE
     senctl org onboard --name N --kind K [--urn U --laestab L --phase P --contact-email E]
+    senctl pupils import FILE --org URN
     senctl token --sub USER --org ORG --roles r1,r2 [--hours H]
     senctl deadletters list [SERVICE ...] | replay SERVICE [--event-id ID]
     senctl outbox backlog
@@ -99,6 +100,40 @@ def cmd_onboard(args):
     return 0
 
 
+def cmd_pupils_import(args):
+    """Import an MIS CSV export into a trust school or ARB, with a progress bar;
+    the report (counts and every rejected row) is printed as JSON on stdout."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import click
+
+    from services.common.problems import Problem
+    from services.pupils import domain, importer, onboarding
+    db = _pupils_db()
+    org = onboarding.find(db, args.org)
+    if org is None or org.kind not in domain.PUPIL_ORG_KINDS:
+        print(f"no trust school or ARB with id, URN or LAESTAB {args.org}", file=sys.stderr)
+        return 2
+    try:
+        with open(args.file, "rb") as f:
+            total = max(sum(1 for _ in f) - 1, 0)
+    except OSError as exc:
+        print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    with open(args.file, encoding="utf-8-sig", newline="") as f, click.progressbar(
+            length=total, label="Importing pupils", file=sys.stderr) as bar:
+        try:
+            report = importer.import_csv(db, org.id, f, actor="senctl", today=today,
+                                         progress=lambda n: bar.update(n - bar.pos))
+        except Problem as exc:
+            print(json.dumps(exc.body()), file=sys.stderr)
+            return 2
+    print(json.dumps(report.as_dict()))
+    return 0
+
+
 def cmd_token(args):
     from services.common.auth import issue_token
     from services.pupils import onboarding
@@ -135,7 +170,7 @@ def cmd_outbox(args):
 
     from services.common.db import open_database
     from services.common.outbox import Relay
-    for service in settings.SERVICES:
+    for service in args.services or settings.SERVICES:
         db = open_database(service, _metadata(service))
         try:
             print(f"{service}\t{Relay(db).backlog()}")
@@ -205,6 +240,14 @@ def build_parser():
     o.add_argument("--contact-email")
     o.set_defaults(fn=cmd_onboard)
 
+    pupils = sub.add_parser("pupils", help="pupils").add_subparsers(dest="action", required=True)
+    pi = pupils.add_parser("import", help="import an MIS CSV export (UPN, legal surname, "
+                                          "forename, date of birth, year group, SEN provision, "
+                                          "primary need, secondary need)")
+    pi.add_argument("file")
+    pi.add_argument("--org", required=True, help="organisation id, URN or LAESTAB")
+    pi.set_defaults(fn=cmd_pupils_import)
+
     t = sub.add_parser("token", help="issue a bearer token (printed alone on stdout)")
     t.add_argument("--sub", required=True)
     t.add_argument("--org", required=True, help="organisation id, URN or LAESTAB")
@@ -220,6 +263,7 @@ def build_parser():
 
     ob = sub.add_parser("outbox", help="outbox backlog per service")
     ob.add_argument("action", choices=("backlog",))
+    ob.add_argument("services", nargs="*", default=[], help="default: all")
     ob.set_defaults(fn=cmd_outbox)
 
     c = sub.add_parser("contracts", help="event catalogue")

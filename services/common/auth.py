@@ -6,6 +6,7 @@ Claims: `sub` (the user), `org` (the organisation id the user acts for),
 """
 
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -61,16 +62,23 @@ def _read_key(kind):
     return Path(path).read_text()
 
 
+_PEM_BLOCK = re.compile(r"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.S)
+
+
 @lru_cache(maxsize=4)
 def _load_public(pem):
-    return serialization.load_pem_public_key(pem.encode())
+    """Every public key in the PEM text: during a key rotation the old and the
+    new key are published together, and a token signed by either verifies."""
+    return tuple(serialization.load_pem_public_key(block.encode())
+                 for block in _PEM_BLOCK.findall(pem))
 
 
-def public_key():
+def public_keys():
     pem = _read_key("PUBLIC")
-    if pem is None:
+    keys = _load_public(pem) if pem else ()
+    if not keys:
         raise Unauthorized("The service has no public key configured to verify tokens")
-    return _load_public(pem)
+    return keys
 
 
 def private_key():
@@ -93,17 +101,28 @@ def issue_token(sub, org, roles, ttl=timedelta(hours=8), key=None):
     return jwt.encode(claims, key or private_key(), algorithm=ALGORITHM)
 
 
+def _decode(token, key):
+    return jwt.decode(
+        token, key, algorithms=[ALGORITHM],
+        audience=settings.get("JWT_AUDIENCE"), issuer=settings.get("JWT_ISSUER"),
+        options={"require": ["exp", "sub", "iss", "aud"]}, leeway=30,
+    )
+
+
 def verify_token(token) -> Principal:
-    try:
-        claims = jwt.decode(
-            token, public_key(), algorithms=[ALGORITHM],
-            audience=settings.get("JWT_AUDIENCE"), issuer=settings.get("JWT_ISSUER"),
-            options={"require": ["exp", "sub", "iss", "aud"]}, leeway=30,
-        )
-    except jwt.ExpiredSignatureError:
-        raise Unauthorized("The token has expired") from None
-    except jwt.InvalidTokenError:
-        raise Unauthorized("The token is not valid") from None
+    claims = None
+    for key in public_keys():
+        try:
+            claims = _decode(token, key)
+            break
+        except jwt.InvalidSignatureError:
+            continue  # perhaps signed by the other key of a rotation
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("The token has expired") from None
+        except jwt.InvalidTokenError:
+            raise Unauthorized("The token is not valid") from None
+    if claims is None:
+        raise Unauthorized("The token is not valid")
     org, roles = claims.get("org"), claims.get("roles")
     if not isinstance(org, str) or not org or not isinstance(roles, list):
         raise Unauthorized("The token lacks the org or roles claim")

@@ -61,8 +61,9 @@ def get_engine(url):
                 cur.execute("PRAGMA busy_timeout=30000")
                 cur.close()
         else:
-            engine = create_engine(url, hide_parameters=True, pool_size=10, max_overflow=10,
-                                   pool_pre_ping=True)
+            engine = create_engine(url, hide_parameters=True, pool_pre_ping=True,
+                                   pool_size=settings.get_int("DB_POOL_SIZE"),
+                                   max_overflow=settings.get_int("DB_MAX_OVERFLOW"))
         _engines[url] = engine
         return engine
 

@@ -58,14 +58,27 @@ def list_dead_letters(service, amqp_uri=None, limit=100):
 
 
 def _describe_raw(message):
+    """Our own dead letters carry x-* headers; those the broker moved here by
+    policy (a delivery limit reached) carry x-death / x-first-death-queue."""
     h = message.headers or {}
+    if "x-queue" in h:
+        return {
+            "event_id": h.get("x-event-id"),
+            "event_type": h.get("x-event-type"),
+            "handler": h.get("x-handler"),
+            "queue": h.get("x-queue"),
+            "reason": h.get("x-reason"),
+            "failed_at": h.get("x-failed-at"),
+        }
+    death = (h.get("x-death") or [{}])[0]
+    queue = h.get("x-first-death-queue") or death.get("queue")
     return {
-        "event_id": h.get("x-event-id"),
-        "event_type": h.get("x-event-type"),
-        "handler": h.get("x-handler"),
-        "queue": h.get("x-queue"),
-        "reason": h.get("x-reason"),
-        "failed_at": h.get("x-failed-at"),
+        "event_id": message.properties.get("message_id"),
+        "event_type": (death.get("routing-keys") or [None])[0],
+        "handler": queue.split("--", 1)[-1] if queue else None,
+        "queue": queue,
+        "reason": f"broker: {h.get('x-first-death-reason') or death.get('reason')}",
+        "failed_at": str(death.get("time")) if death.get("time") else None,
     }
 
 

@@ -19,6 +19,8 @@ DEV_PORTS = {"pupils": 8001, "provision": 8002, "cpd": 8003, "referrals": 8004, 
 _DEFAULTS = {
     "AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/",
     "QUEUE_TYPE": "quorum",
+    "DB_POOL_SIZE": "10",
+    "DB_MAX_OVERFLOW": "10",
     "PREFETCH_COUNT": "20",
     "SMTP_HOST": "127.0.0.1",
     "SMTP_PORT": "8025",

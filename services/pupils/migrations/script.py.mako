@@ -4,9 +4,10 @@ Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 """
-from alembic import op
 import sqlalchemy as sa
-import services.common.tables
+from alembic import op
+
+import services.common.tables  # noqa: F401  (types used by autogenerate)
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

@@ -53,3 +53,14 @@ def test_authorise_checks_roles():
     auth.authorise(p, {"teacher", "senco"})
     with pytest.raises(Forbidden):
         auth.authorise(p, {"senco"})
+
+
+def test_during_key_rotation_tokens_of_both_keys_verify(monkeypatch):
+    old_private, old_public = auth.generate_key_pair()
+    new_private, new_public = auth.generate_key_pair()
+    monkeypatch.setenv("JWT_PUBLIC_KEY", (old_public + new_public).decode())
+    for key in (old_private, new_private):
+        assert auth.verify_token(auth.issue_token("jo", "o", ["senco"], key=key)).sub == "jo"
+    stranger, _ = auth.generate_key_pair()
+    with pytest.raises(Unauthorized):
+        auth.verify_token(auth.issue_token("jo", "o", ["senco"], key=stranger))
