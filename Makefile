@@ -5,7 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-parallel test-serial lint bench venv clean
+.PHONY: run test lint bench venv assets clean
+WEB := services/referrals/web
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,14 +15,22 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-run: venv
+# GOV.UK Frontend for the referrals web form, from the npm registry (pinned by its lock file).
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
+	@scripts/ensure-browser.sh
+	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error
+
+assets: $(WEB)/node_modules/.package-lock.json
+
+run: venv assets
 	@scripts/ensure-rabbitmq.sh
 	$(PY) -m services.cli.platform
 
 # Two shards side by side, then the tests that kill processes or restart the
 # broker, alone (scripts/run-tests.sh). pytest's exit code 5 fails the target.
-test: venv lint
+test: venv assets lint
 	@scripts/ensure-rabbitmq.sh
+	@scripts/ensure-browser.sh --browser
 	scripts/run-tests.sh
 	@if [ -f deploy/deploy.mk ]; then $(MAKE) --no-print-directory deploy-check; fi
 

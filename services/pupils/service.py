@@ -1,21 +1,98 @@
 """Pupils service entrypoints: parse, authorise, call the domain, respond."""
 
-from sqlalchemy import select
+import io
+import logging
+from datetime import datetime
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
+from nameko.timer import Timer
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from services.common import settings
+from services.common.consumer import subscribe
 from services.common.db import DatabaseProvider
-from services.common.http import api
+from services.common.http import api, json_response
 from services.common.outbox import OutboxRelay
+from services.common.problems import Conflict, Unprocessable
 from services.common.service import PlatformService
 
-from . import onboarding
-from .models import Base, Organisation
-from .schemas import OrganisationCreateSchema, OrganisationPageSchema, OrganisationSchema
+from . import importer, onboarding, records
+from .models import Base, EhcPlan, Organisation
+from .schemas import (
+    AuditPageSchema,
+    AuditQuerySchema,
+    CensusQuerySchema,
+    CensusReportSchema,
+    EhcPauseCreateSchema,
+    EhcPauseEndSchema,
+    EhcPauseSchema,
+    EhcPlanCreateSchema,
+    EhcPlanListSchema,
+    EhcPlanSchema,
+    EhcPlanUpdateSchema,
+    ErasureResultSchema,
+    ErasureSchema,
+    GuardiansBodySchema,
+    ImportQuerySchema,
+    ImportReportSchema,
+    MoveCreateSchema,
+    MoveSchema,
+    OrganisationCreateSchema,
+    OrganisationPageSchema,
+    OrganisationSchema,
+    PassportDraftSchema,
+    PassportVersionSchema,
+    PassportVersionsSchema,
+    PupilCreateSchema,
+    PupilDetailSchema,
+    PupilListQuerySchema,
+    PupilPageSchema,
+    PupilUpdateSchema,
+    SenHistorySchema,
+    SenStatusChangeSchema,
+)
+
+log = logging.getLogger(__name__)
+
+READERS = ("trust_admin", "senco", "teacher")  # teacher: read-only
+WRITERS = ("trust_admin", "senco")
+ENGLAND = ZoneInfo("Europe/London")
+PUPIL = "/api/v1/pupils/<string:pupil_id>"
+PLAN = PUPIL + "/ehc-plans/<string:plan_id>"
+
+
+def today():
+    return datetime.now(ENGLAND).date()
+
+
+class SettingTimer(Timer):
+    """nameko's timer with its interval read from a setting when the service starts."""
+
+    def __init__(self, setting, default, eager=False, **kwargs):
+        self.setting, self.default = setting, default
+        super().__init__(interval=default, eager=eager, **kwargs)
+
+    def setup(self):
+        self.interval = float(settings.get(self.setting, default=str(self.default),
+                                           service=self.container.service_name))
+        super().setup()
+
+
+def detail(session, pupil):
+    row = {c.key: getattr(pupil, c.key) for c in pupil.__table__.columns}
+    return SimpleNamespace(**row, guardians=records.guardians_of(session, pupil.id),
+                           upn_history=records.upn_history(session, pupil.id),
+                           referrals=records.referrals_of(session, pupil.id))
 
 
 class PupilsService(PlatformService):
     name = "pupils"
     db = DatabaseProvider(Base.metadata)
     relay = OutboxRelay()
+
+    # -- organisations ---------------------------------------------------------------
 
     @api("POST", "/api/v1/organisations", roles=("trust_admin",),
          body=OrganisationCreateSchema, response=OrganisationSchema, status=201,
@@ -29,3 +106,210 @@ class PupilsService(PlatformService):
         with self.db.session() as s:
             items = s.execute(select(Organisation).order_by(Organisation.name)).scalars().all()
         return {"items": items, "total": len(items)}
+
+    # -- pupils and the SEN register --------------------------------------------------
+
+    @api("POST", "/api/v1/pupils", roles=WRITERS, body=PupilCreateSchema,
+         response=PupilDetailSchema, status=201, summary="Add a pupil to an organisation")
+    def create_pupil(self, request, principal, body):
+        with self.db.unit_of_work() as uow:
+            org = records.target_org(uow.session, principal, body.pop("org_id"))
+            pupil = records.create_pupil(uow, org.id, body, actor=principal.sub, today=today())
+            return detail(uow.session, pupil)
+
+    @api("GET", "/api/v1/pupils", roles=READERS, query=PupilListQuerySchema,
+         response=PupilPageSchema, summary="List or search pupils (filters, paging)")
+    def list_pupils(self, request, principal, query):
+        return records.list_and_audit(self.db, principal, query)
+
+    @api("GET", PUPIL, roles=READERS, response=PupilDetailSchema, summary="Get one pupil")
+    def get_pupil(self, request, principal, pupil_id):
+        with self.db.unit_of_work() as uow:
+            pupil = records.get_pupil(uow.session, principal, pupil_id)
+            records.audit(uow.session, principal, [pupil], "get_pupil")
+            return detail(uow.session, pupil)
+
+    @api("PATCH", PUPIL, roles=WRITERS, body=PupilUpdateSchema, response=PupilDetailSchema,
+         summary="Change a pupil's details (a temporary UPN may become the permanent one)")
+    def update_pupil(self, request, principal, body, pupil_id):
+        with self.db.unit_of_work() as uow:
+            pupil = records.get_pupil(uow.session, principal, pupil_id, lock=True)
+            records.update_pupil(uow, pupil, body, actor=principal.sub)
+            return detail(uow.session, pupil)
+
+    @api("PUT", PUPIL + "/guardians", roles=WRITERS, body=GuardiansBodySchema,
+         response=PupilDetailSchema, summary="Replace a pupil's guardians")
+    def put_guardians(self, request, principal, body, pupil_id):
+        with self.db.unit_of_work() as uow:
+            pupil = records.get_pupil(uow.session, principal, pupil_id, lock=True)
+            records.replace_guardians(uow, pupil, body["guardians"], actor=principal.sub)
+            return detail(uow.session, pupil)
+
+    @api("POST", PUPIL + "/sen-status", roles=WRITERS, body=SenStatusChangeSchema,
+         response=PupilDetailSchema, summary="Change SEN provision (E/K/N) and ranked needs")
+    def change_sen_status(self, request, principal, body, pupil_id):
+        with self.db.unit_of_work() as uow:
+            pupil = records.get_pupil(uow.session, principal, pupil_id, lock=True)
+            records.change_sen_status(uow, pupil, body, actor=principal.sub, today=today())
+            return detail(uow.session, pupil)
+
+    @api("GET", PUPIL + "/sen-register", roles=READERS, response=SenHistorySchema,
+         summary="A pupil's dated SEN register history")
+    def sen_register(self, request, principal, pupil_id):
+        with self.db.unit_of_work() as uow:
+            pupil = records.get_pupil(uow.session, principal, pupil_id)
+            records.audit(uow.session, principal, [pupil], "sen_register")
+            return {"items": records.sen_history(uow.session, pupil.id)}
+
+    @api("GET", "/api/v1/pupils/census-readiness", roles=("trust_admin", "senco"),
+         query=CensusQuerySchema, response=CensusReportSchema,
+         summary="Pupils who would fail the census rules, with the rule broken")
+    def census_readiness(self, request, principal, query):
+        with self.db.unit_of_work() as uow:
+            org_id = records.scoped_org_id(uow.session, principal, query.get("org_id"))
+            report = records.census_report(uow.session, org_id, today())
+            listed = [SimpleNamespace(id=f["pupil_id"], org_id=org_id)
+                      for f in report["failing"]]
+            records.audit(uow.session, principal, listed, "census_readiness")
+        return report
+
+    # -- passports -------------------------------------------------------------------
+
+    @api("POST", PUPIL + "/passport/versions", roles=WRITERS, body=PassportDraftSchema,
+         response=PassportVersionSchema, status=201, summary="Save a new passport draft")
+    def save_passport_draft(self, request, principal, body, pupil_id):
+        with self.db.unit_of_work() as uow:
+            pupil = records.get_pupil(uow.session, principal, pupil_id, lock=True)
+            return records.save_passport_draft(uow, pupil, body, actor=principal.sub)
+
+    @api("POST", PUPIL + "/passport/versions/<int:version>/publish", roles=WRITERS,
+         response=PassportVersionSchema, summary="Publish a passport version")
+    def publish_passport(self, request, principal, pupil_id, version):
+        with self.db.unit_of_work() as uow:
+            pupil = records.get_pupil(uow.session, principal, pupil_id, lock=True)
+            return records.publish_passport(uow, pupil, version, actor=principal.sub)
+
+    @api("GET", PUPIL + "/passport", roles=READERS, response=PassportVersionsSchema,
+         summary="A pupil's passport: the current published version and every version")
+    def get_passport(self, request, principal, pupil_id):
+        with self.db.unit_of_work() as uow:
+            pupil = records.get_pupil(uow.session, principal, pupil_id)
+            records.audit(uow.session, principal, [pupil], "get_passport")
+            items = records.passport_versions(uow.session, pupil.id)
+        published = [v for v in items if v.status == "published"]
+        return {"items": items, "current": published[-1] if published else None}
+
+    # -- EHC plans -------------------------------------------------------------------
+
+    @api("POST", PUPIL + "/ehc-plans", roles=WRITERS, body=EhcPlanCreateSchema,
+         response=EhcPlanSchema, status=201, summary="Record an EHC needs assessment request")
+    def create_plan(self, request, principal, body, pupil_id):
+        with self.db.unit_of_work() as uow:
+            pupil = records.get_pupil(uow.session, principal, pupil_id, lock=True)
+            if uow.session.execute(select(EhcPlan.id).where(
+                    EhcPlan.pupil_id == pupil.id)).first():
+                raise Conflict("The pupil already has an EHC plan record",
+                               errors={"request_date": ["A plan already exists"]})
+            plan = records.create_plan(uow.session, pupil, body)
+            return records.plan_view(uow.session, plan)
+
+    @api("GET", PUPIL + "/ehc-plans", roles=READERS, response=EhcPlanListSchema,
+         summary="A pupil's EHC plans with their statutory deadlines")
+    def list_plans(self, request, principal, pupil_id):
+        with self.db.unit_of_work() as uow:
+            pupil = records.get_pupil(uow.session, principal, pupil_id)
+            records.audit(uow.session, principal, [pupil], "list_plans")
+            plans = uow.session.execute(select(EhcPlan).where(
+                EhcPlan.pupil_id == pupil.id)).scalars().all()
+            return {"items": [records.plan_view(uow.session, p) for p in plans]}
+
+    @api("PATCH", PLAN, roles=WRITERS, body=EhcPlanUpdateSchema, response=EhcPlanSchema,
+         summary="Record the steps of an EHC plan (decisions, issue, reviews)")
+    def update_plan(self, request, principal, body, pupil_id, plan_id):
+        with self.db.unit_of_work() as uow:
+            pupil = records.get_pupil(uow.session, principal, pupil_id, lock=True)
+            plan = records.get_plan(uow.session, pupil, plan_id)
+            records.update_plan(uow.session, plan, body)
+            return records.plan_view(uow.session, plan)
+
+    @api("POST", PLAN + "/pauses", roles=WRITERS, body=EhcPauseCreateSchema,
+         response=EhcPauseSchema, status=201, summary="Pause the 20-week clock (lawful exception)")
+    def add_pause(self, request, principal, body, pupil_id, plan_id):
+        with self.db.unit_of_work() as uow:
+            pupil = records.get_pupil(uow.session, principal, pupil_id, lock=True)
+            plan = records.get_plan(uow.session, pupil, plan_id)
+            return records.add_pause(uow.session, plan, body)
+
+    @api("POST", PLAN + "/pauses/<string:pause_id>/end", roles=WRITERS,
+         body=EhcPauseEndSchema, response=EhcPlanSchema, summary="Restart the clock")
+    def end_pause(self, request, principal, body, pupil_id, plan_id, pause_id):
+        with self.db.unit_of_work() as uow:
+            pupil = records.get_pupil(uow.session, principal, pupil_id, lock=True)
+            plan = records.get_plan(uow.session, pupil, plan_id)
+            records.end_pause(uow.session, plan, pause_id, body["ends_on"])
+            return records.plan_view(uow.session, plan)
+
+    @SettingTimer.decorator("EHCP_TIMER_SECONDS", 86400, eager=True)
+    def ehcp_reminders(self):
+        """Daily: ehcp.review_due / ehcp.deadline_at_risk ahead of each deadline, once."""
+        lead = int(settings.get("EHCP_LEAD_WORKING_DAYS", default="10", service=self.name))
+        try:
+            sent = records.send_due_reminders(self.db, today(), lead_working_days=lead)
+        except IntegrityError:  # another replica's timer sent them first: once is kept
+            log.info("ehcp timer: reminders already sent by another instance")
+            return
+        log.info("ehcp timer: %d reminders emitted", len(sent))
+
+    @subscribe("referrals", "referral.accepted")
+    def on_referral_accepted(self, event, uow):
+        """Link the referred pupil, by UPN, when the referring school is a trust school
+        or ARB that keeps them here."""
+        records.link_referral(uow.session, event["data"])
+
+    # -- moves, import ---------------------------------------------------------------
+
+    @api("POST", PUPIL + "/moves", roles=WRITERS, body=MoveCreateSchema, response=MoveSchema,
+         status=201, summary="Move a pupil to another organisation of the trust")
+    def move_pupil(self, request, principal, body, pupil_id):
+        with self.db.unit_of_work() as uow:
+            pupil = records.get_pupil(uow.session, principal, pupil_id, lock=True)
+            return records.move_pupil(uow, pupil, body, actor=principal.sub)
+
+    @api("POST", "/api/v1/pupils/imports", roles=WRITERS, query=ImportQuerySchema,
+         response=ImportReportSchema, summary="Import an MIS CSV export (body: text/csv)")
+    def import_pupils(self, request, principal, query):
+        with self.db.session() as s:
+            org = records.target_org(s, principal, query.get("org"), field="org")
+        lines = io.TextIOWrapper(request.stream, encoding="utf-8-sig", newline="")
+        report = importer.import_csv(self.db, org.id, lines, actor=principal.sub,
+                                     today=today())
+        return report.as_dict()
+
+    # -- audit, subject access and erasure ---------------------------------------------
+
+    @api("GET", "/api/v1/pupils/audit", roles=("auditor",), query=AuditQuerySchema,
+         response=AuditPageSchema, summary="Who read which pupil record, when, where")
+    def audit_log(self, request, principal, query):
+        with self.db.session() as s:
+            return records.audit_page(s, principal, query)
+
+    @api("GET", PUPIL + "/export", roles=("trust_admin",),
+         summary="Subject access: everything this service holds about a pupil")
+    def export_pupil(self, request, principal, pupil_id):
+        with self.db.unit_of_work() as uow:
+            pupil = records.get_pupil(uow.session, principal, pupil_id)
+            records.audit(uow.session, principal, [pupil], "export_pupil")
+            data = records.subject_access_export(uow.session, pupil)
+        return json_response(data)
+
+    @api("POST", PUPIL + "/erasure", roles=("trust_admin",), body=ErasureSchema,
+         response=ErasureResultSchema,
+         summary="Erase a pupil, or anonymise where the SEN record must be kept")
+    def erase_pupil(self, request, principal, body, pupil_id):
+        if body["confirm_pupil_id"] != pupil_id:
+            raise Unprocessable("Confirm the pupil id",
+                                errors={"confirm_pupil_id": ["Does not match the pupil"]})
+        with self.db.unit_of_work() as uow:
+            pupil = records.get_pupil(uow.session, principal, pupil_id, lock=True)
+            mode = records.erase_pupil(uow, pupil, actor=principal.sub)
+        return {"pupil_id": pupil_id, "mode": mode}

@@ -2,7 +2,17 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.tables import UTCDateTime, platform_tables
@@ -23,6 +33,27 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(30))
     urn: Mapped[str | None] = mapped_column(String(6))
+    contact_email: Mapped[str | None] = mapped_column(String(254), index=True)
+
+
+class Agreement(Base):
+    """A service-level agreement with a partner school for one term."""
+
+    __tablename__ = "agreements"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    school_org_id: Mapped[str] = mapped_column(String(36), index=True)
+    academic_year: Mapped[str] = mapped_column(String(7))
+    term: Mapped[str] = mapped_column(String(10))
+    minutes_bought: Mapped[int] = mapped_column(Integer)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    min_cycles: Mapped[int] = mapped_column(Integer)
+    consent_required: Mapped[bool] = mapped_column(Boolean)
+    upn_required: Mapped[bool] = mapped_column(Boolean)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("school_org_id", "academic_year", "term",
+                                       name="uq_agreements_school_term"),)
 
 
 class Referral(Base):
@@ -31,23 +62,42 @@ class Referral(Base):
     reference: Mapped[str] = mapped_column(String(20), unique=True)
     school_org_id: Mapped[str] = mapped_column(String(36), index=True)
     status: Mapped[str] = mapped_column(String(30))
-    pupil_first_name: Mapped[str] = mapped_column(String(100))
-    pupil_last_name: Mapped[str] = mapped_column(String(100))
-    pupil_date_of_birth: Mapped[date] = mapped_column(Date)
+    # nullable: a draft may be incomplete; submission checks completeness
+    pupil_first_name: Mapped[str | None] = mapped_column(String(100))
+    pupil_last_name: Mapped[str | None] = mapped_column(String(100))
+    pupil_date_of_birth: Mapped[date | None] = mapped_column(Date)
     pupil_upn: Mapped[str | None] = mapped_column(String(13))
-    contact_name: Mapped[str] = mapped_column(String(200))
-    contact_email: Mapped[str] = mapped_column(String(254))
-    contact_phone: Mapped[str] = mapped_column(String(30))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(30))
     areas_of_need: Mapped[list] = mapped_column(JSON)
     need_types: Mapped[list] = mapped_column(JSON)
-    concerns: Mapped[str] = mapped_column(Text)
-    support_so_far: Mapped[str] = mapped_column(Text)
-    consent_given: Mapped[bool]
-    consent_date: Mapped[date] = mapped_column(Date)
-    consent_given_by: Mapped[str] = mapped_column(String(200))
+    concerns: Mapped[str | None] = mapped_column(Text)
+    support_so_far: Mapped[str | None] = mapped_column(Text)
+    consent_given: Mapped[bool | None]
+    consent_date: Mapped[date | None] = mapped_column(Date)
+    consent_given_by: Mapped[str | None] = mapped_column(String(200))
+    graduated_approach: Mapped[list] = mapped_column(JSON, default=list)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # latest submission
+    first_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    info_question: Mapped[str | None] = mapped_column(Text)
+    info_answer: Mapped[str | None] = mapped_column(Text)
+    decline_reason: Mapped[str | None] = mapped_column(String(30))
+    agreement_id: Mapped[str | None] = mapped_column(ForeignKey("agreements.id"), index=True)
+    waiting: Mapped[bool] = mapped_column(Boolean, default=False)
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    practitioner_sub: Mapped[str | None] = mapped_column(String(100), index=True)
+    practitioner_name: Mapped[str | None] = mapped_column(String(200))
+    practitioner_email: Mapped[str | None] = mapped_column(String(254))
+    report_id: Mapped[str | None] = mapped_column(String(36))
+    report_summary: Mapped[str | None] = mapped_column(Text)
+    recommendations: Mapped[list | None] = mapped_column(JSON)
+    report_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_referrals_school_created", "school_org_id", "created_at"),)
 
@@ -60,5 +110,64 @@ class Transition(Base):
     referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), index=True)
     from_status: Mapped[str | None] = mapped_column(String(30))
     to_status: Mapped[str] = mapped_column(String(30))
+    action: Mapped[str | None] = mapped_column(String(30))
     actor: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Visit(Base):
+    """An outreach visit; its minutes count against the referral's agreement."""
+
+    __tablename__ = "visits"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), index=True)
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("agreements.id"), index=True)
+    visit_date: Mapped[date] = mapped_column(Date)
+    minutes: Mapped[int] = mapped_column(Integer)
+    seen: Mapped[list] = mapped_column(JSON)
+    observations: Mapped[str] = mapped_column(Text)
+    recommendations: Mapped[str] = mapped_column(Text)
+    practitioner_sub: Mapped[str] = mapped_column(String(100))
+    override: Mapped[bool] = mapped_column(Boolean)
+    override_by: Mapped[str | None] = mapped_column(String(100))
+    logged_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OverdueBreach(Base):
+    """A clock breach that was announced (`referral.overdue` is emitted once per row)."""
+
+    __tablename__ = "overdue_breaches"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"), index=True)
+    clock: Mapped[str] = mapped_column(String(20))
+    due_date: Mapped[date] = mapped_column(Date)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("referral_id", "clock", "due_date",
+                                       name="uq_overdue_breach"),)
+
+
+class SignInLink(Base):
+    """A one-time sign-in link for the web form (only a hash of its token is kept)."""
+
+    __tablename__ = "sign_in_links"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    school_org_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebSession(Base):
+    """A signed-in web form user (the cookie holds the token; a hash is kept)."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    school_org_id: Mapped[str] = mapped_column(String(36))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -6,8 +6,15 @@ and the referring contact (so notify can write to them without asking)."""
 from marshmallow import Schema, fields, validate
 
 from ..registry import event
-from ..sen import AREAS_OF_NEED
+from ..sen import AREAS_OF_NEED, NEED_TYPES
 from .common import ContactSchema, StaffSchema
+
+
+class _Pupil(Schema):
+    first_name = fields.String(required=True)
+    last_name = fields.String(required=True)
+    date_of_birth = fields.Date(required=True)
+    upn = fields.String(load_default=None, allow_none=True)
 
 
 class _Referral(Schema):
@@ -24,6 +31,8 @@ class ReferralSubmittedV1(_Referral):
         validate=validate.Length(min=1),
     )
     submitted_at = fields.AwareDateTime(required=True)
+    # added (optional): true when the school answers a request for more information
+    resubmission = fields.Boolean(load_default=False)
 
 
 @event("referral.info_requested", 1, "referrals",
@@ -36,6 +45,13 @@ class ReferralInfoRequestedV1(_Referral):
 class ReferralAcceptedV1(_Referral):
     pupil_upn = fields.String(load_default=None, allow_none=True)
     waiting = fields.Boolean(load_default=False)  # over the term's cap: waits for a place
+    # added (optional): what the pupils service needs to create or link the pupil
+    pupil = fields.Nested(_Pupil, load_default=None, allow_none=True)
+    areas_of_need = fields.List(fields.String(validate=validate.OneOf(AREAS_OF_NEED)),
+                                load_default=list)
+    need_types = fields.List(fields.String(validate=validate.OneOf(NEED_TYPES)),
+                             load_default=list)
+    agreement_id = fields.String(load_default=None, allow_none=True)
 
 
 @event("referral.declined", 1, "referrals", "Outreach declined the referral, with a reason.")
@@ -80,3 +96,9 @@ class ReferralWithdrawnV1(_Referral):
 class ReferralOverdueV1(_Referral):
     clock = fields.String(required=True, validate=validate.OneOf(("acknowledge", "triage")))
     due_date = fields.Date(required=True)
+
+
+@event("referral.place_granted", 1, "referrals",
+       "A waiting accepted referral got a place under its agreement's cap (added event).")
+class ReferralPlaceGrantedV1(_Referral):
+    agreement_id = fields.String(required=True)
