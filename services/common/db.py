@@ -88,20 +88,25 @@ class UnitOfWork:
 
     def emit(self, event_type, data, *, org_id, actor, version=None):
         """Record an event in the outbox, in this transaction."""
-        body = make_event(event_type, data, org_id=org_id, actor=actor, version=version)
+        return self.emit_many(event_type, [data], org_id=org_id, actor=actor,
+                              version=version)[0]
+
+    def emit_many(self, event_type, datas, *, org_id, actor, version=None):
+        """Record many events of one type with one executemany (bulk imports)."""
         carrier = {}
         inject(carrier)  # W3C traceparent of the current span, if any
-        self.session.execute(self._outbox.insert().values(
-            event_id=body["event_id"],
-            exchange=f"{self.service}.events",
-            routing_key=event_type,
-            body=json.dumps(body),
-            headers=json.dumps(carrier),
-            created_at=utcnow(),
-            attempts=0,
-        ))
-        self.emitted.append(body)
-        return body
+        headers, now = json.dumps(carrier), utcnow()
+        bodies, rows = [], []
+        for data in datas:
+            body = make_event(event_type, data, org_id=org_id, actor=actor, version=version)
+            bodies.append(body)
+            rows.append({"event_id": body["event_id"], "exchange": f"{self.service}.events",
+                         "routing_key": event_type, "body": json.dumps(body),
+                         "headers": headers, "created_at": now, "attempts": 0})
+        if rows:
+            self.session.execute(self._outbox.insert(), rows)
+        self.emitted.extend(bodies)
+        return bodies
 
     def claim(self, event_id, handler) -> bool:
         """Record that `handler` processes `event_id`; False if it already has."""

@@ -9,15 +9,12 @@ of the same file changes nothing.
 """
 
 import csv
-import json
 from dataclasses import dataclass, field
 
-from opentelemetry.propagate import inject
 from sqlalchemy import select
 
 from services.common.db import utcnow
 from services.common.problems import Unprocessable
-from services.contracts import make_event
 
 from . import domain, records
 from .models import Pupil, SenRegisterEntry
@@ -149,24 +146,6 @@ def _commit_batch(db, org_id, batch, report, *, actor, today):
             # Core executemany (the ORM's bulk path runs one INSERT per row here)
             s.execute(Pupil.__table__.insert(), new_pupils)
             s.execute(SenRegisterEntry.__table__.insert(), new_entries)
-            emit_many(uow, db.outbox, "pupil.registered", new_events, org_id=org_id,
-                      actor=actor)
+            uow.emit_many("pupil.registered", new_events, org_id=org_id, actor=actor)
             report.created += len(new_pupils)
 
-
-def emit_many(uow, outbox, event_type, datas, *, org_id, actor):
-    """uow.emit for many events of one type in one executemany: the same validated
-    envelopes and outbox rows, without compiling one INSERT per event (the kit's
-    emit builds a new statement each time, which dominated the import's cost)."""
-    carrier = {}
-    inject(carrier)  # W3C traceparent of the current span, if any
-    headers, now = json.dumps(carrier), utcnow()
-    rows = []
-    for data in datas:
-        body = make_event(event_type, data, org_id=org_id, actor=actor)
-        rows.append({"event_id": body["event_id"], "exchange": f"{uow.service}.events",
-                     "routing_key": event_type, "body": json.dumps(body), "headers": headers,
-                     "created_at": now, "attempts": 0})
-        uow.emitted.append(body)
-    if rows:
-        uow.session.execute(outbox.insert(), rows)

@@ -6,7 +6,6 @@ from datetime import datetime
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-from nameko.timer import Timer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +16,7 @@ from services.common.http import api, json_response
 from services.common.outbox import OutboxRelay
 from services.common.problems import Conflict, Unprocessable
 from services.common.service import PlatformService
+from services.common.timers import SettingTimer
 
 from . import importer, onboarding, records
 from .models import Base, EhcPlan, Organisation
@@ -65,19 +65,6 @@ PLAN = PUPIL + "/ehc-plans/<string:plan_id>"
 
 def today():
     return datetime.now(ENGLAND).date()
-
-
-class SettingTimer(Timer):
-    """nameko's timer with its interval read from a setting when the service starts."""
-
-    def __init__(self, setting, default, eager=False, **kwargs):
-        self.setting, self.default = setting, default
-        super().__init__(interval=default, eager=eager, **kwargs)
-
-    def setup(self):
-        self.interval = float(settings.get(self.setting, default=str(self.default),
-                                           service=self.container.service_name))
-        super().setup()
 
 
 def detail(session, pupil):
