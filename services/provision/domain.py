@@ -1,0 +1,403 @@
+"""Provision rules, in plain Python (no nameko, no SQL).
+
+Money is Decimal throughout and rounded to pence only when shown.
+
+School calendar used for costs: the academic year runs 1 September to
+31 August and has three terms, autumn (1 Sep–31 Dec), spring (1 Jan–31 Mar)
+and summer (1 Apr–31 Jul); August is holiday. A "school day" is a weekday
+inside a term. Planned sessions over a period are sessions per week × school
+days / 5; a per-term cost is spread evenly over the school days of its term,
+so a part-term costs its share of school days.
+
+Group provision: a session's cost is shared equally among the pupils on that
+session's register; a per-term cost is spread over the term's school days and
+each day's share is split among the pupils in the group that day; planned
+future sessions likewise, among the pupils who will be in the group then (as
+their membership dates stand today).
+"""
+
+import csv
+import io
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+
+TIERS = ("universal", "targeted", "specialist")
+COST_BASES = ("per_session", "per_hour", "per_term", "staff_rate")
+SESSION_BASES = ("per_session", "per_hour", "staff_rate")
+DELIVERY_ROLES = ("teacher", "teaching_assistant", "senco", "slt", "therapist",
+                  "specialist_teacher", "external")
+END_REASONS = ("target_met", "not_effective", "pupil_left", "pupil_absent", "staffing",
+               "replaced", "parent_request", "other")
+
+# The fixed progress scale of a target review.
+PROGRESS = {-2: "much_worse", -1: "worse", 0: "no_change", 1: "met", 2: "exceeded"}
+MET = 1  # progress at or above this is "met or exceeded"
+
+ZERO = Decimal("0")
+PENNY = Decimal("0.01")
+ACTIVE, ENDED = "active", "ended"
+OPEN, REVIEWED = "open", "reviewed"
+
+
+class RuleBroken(Exception):
+    """A request that breaks a provision rule. `field` names what to fix, if one field."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+def new_id():
+    return str(uuid.uuid4())
+
+
+def money(value):
+    """Round to pence for display (half up, as a finance office would)."""
+    return None if value is None else Decimal(value).quantize(PENNY, rounding=ROUND_HALF_UP)
+
+
+# -- school calendar ---------------------------------------------------------------
+
+def academic_year_start(day):
+    return date(day.year if day.month >= 9 else day.year - 1, 9, 1)
+
+
+def academic_year_end(day):
+    return date(academic_year_start(day).year + 1, 8, 31)
+
+
+def terms_of_year(start_year):
+    """The three terms of the academic year starting in September of `start_year`."""
+    return [(date(start_year, 9, 1), date(start_year, 12, 31)),
+            (date(start_year + 1, 1, 1), date(start_year + 1, 3, 31)),
+            (date(start_year + 1, 4, 1), date(start_year + 1, 7, 31))]
+
+
+def terms_between(start, end):
+    """Every term that overlaps [start, end]."""
+    out = []
+    for year in range(academic_year_start(start).year, academic_year_start(end).year + 1):
+        out.extend(t for t in terms_of_year(year) if t[0] <= end and t[1] >= start)
+    return out
+
+
+def weekdays(start, end):
+    """Monday–Friday days in [start, end] inclusive (0 when end < start)."""
+    if end < start:
+        return 0
+    days = (end - start).days + 1
+    full_weeks, rest = divmod(days, 7)
+    count = full_weeks * 5
+    first = start.weekday()
+    count += sum(1 for i in range(rest) if (first + i) % 7 < 5)
+    return count
+
+
+@lru_cache(maxsize=65536)
+def school_days(start, end):
+    """Weekdays in [start, end] that fall inside a term (cached: reports ask for the
+    same few periods over and over)."""
+    if end < start:
+        return 0
+    return sum(weekdays(max(start, ts), min(end, te)) for ts, te in terms_between(start, end))
+
+
+def planned_sessions(sessions_per_week, start, end):
+    return Decimal(sessions_per_week) * school_days(start, end) / 5
+
+
+# -- cost arithmetic ---------------------------------------------------------------
+
+def session_cost(basis, amount, session_minutes, role_rate=None):
+    """Cost of one session for the whole group; None for a per-term cost."""
+    hours = Decimal(session_minutes) / 60
+    if basis == "per_session":
+        return Decimal(amount)
+    if basis == "per_hour":
+        return Decimal(amount) * hours
+    if basis == "staff_rate":
+        if role_rate is None:
+            raise RuleBroken("No hourly rate is set for the role that delivers this provision",
+                             field="delivered_by")
+        return Decimal(role_rate) * hours
+    if basis == "per_term":
+        return None
+    raise ValueError(f"unknown cost basis {basis}")
+
+
+@dataclass
+class Membership:
+    pupil_id: str
+    joined_on: date
+    left_on: date | None = None
+
+
+@dataclass
+class CostInput:
+    """What the cost of one assignment depends on."""
+
+    basis: str
+    amount: Decimal
+    session_minutes: int
+    start: date
+    end: date                      # planned end
+    sessions_per_week: Decimal
+    members: list                  # [Membership]
+    ended_on: date | None = None   # ended early
+    role_rate: Decimal | None = None
+    # sessions recorded (to the as-of date): {pupil_id: {register_size: count}}
+    delivered: dict = field(default_factory=dict)
+
+    @property
+    def last_day(self):
+        return min(self.end, self.ended_on) if self.ended_on else self.end
+
+    def window(self, member):
+        """The days this member is in the provision."""
+        last = self.last_day if member.left_on is None else min(self.last_day, member.left_on)
+        return max(self.start, member.joined_on), last
+
+
+@dataclass
+class PupilCost:
+    to_date: Decimal = ZERO
+    projected: Decimal = ZERO  # to date plus what is planned to the end of the academic year
+
+    def __add__(self, other):
+        return PupilCost(self.to_date + other.to_date, self.projected + other.projected)
+
+
+def _segments(windows, lo, hi):
+    """Split [lo, hi] where the group changes: yields (first, last, pupils present)."""
+    if hi < lo:
+        return
+    one = timedelta(days=1)
+    points = {lo, hi + one}
+    for first, last in windows.values():
+        points.update(d for d in (first, last + one) if lo < d <= hi)
+    points = sorted(points)
+    for seg_start, seg_next in zip(points, points[1:], strict=False):
+        seg_end = seg_next - one
+        present = [p for p, (first, last) in windows.items()
+                   if first <= seg_start and last >= seg_end]
+        if present:
+            yield seg_start, seg_end, present
+
+
+def assignment_costs(a: CostInput, as_of: date) -> dict:
+    """{pupil_id: PupilCost} for one assignment as of a day."""
+    year_end = academic_year_end(as_of)
+    if a.basis == "per_term":
+        return _per_term_costs(a, as_of, year_end)
+    per_session = session_cost(a.basis, a.amount, a.session_minutes, a.role_rate)
+    costs = {}
+    for m in a.members:
+        sizes = a.delivered.get(m.pupil_id, {})
+        done = sum((per_session * count / size for size, count in sizes.items()), ZERO)
+        costs[m.pupil_id] = PupilCost(done, done)
+    windows = {m.pupil_id: a.window(m) for m in a.members}
+    tomorrow = as_of + timedelta(days=1)
+    for first, last, present in _segments(windows, max(a.start, tomorrow),
+                                          min(a.last_day, year_end)):
+        share = per_session * planned_sessions(a.sessions_per_week, first, last) / len(present)
+        for p in present:
+            costs[p].projected += share
+    return costs
+
+
+def _per_term_costs(a, as_of, year_end):
+    """Each term's cost is spread evenly over its school days; each day's share is
+    split among the pupils in the group that day."""
+    costs = {m.pupil_id: PupilCost() for m in a.members}
+    windows = {m.pupil_id: a.window(m) for m in a.members}
+    for ts, te in terms_between(a.start, max(a.last_day, a.start)):
+        day_rate = Decimal(a.amount) / school_days(ts, te)
+        for first, last, present in _segments(windows, max(ts, a.start), min(te, a.last_day)):
+            share = day_rate / len(present)
+            to_date = school_days(first, min(last, as_of))
+            projected = school_days(first, min(last, year_end))
+            for p in present:
+                costs[p].to_date += share * to_date
+                costs[p].projected += share * projected
+    return costs
+
+
+# -- targets, reviews, cycles -----------------------------------------------------
+
+def is_met(progress):
+    return progress is not None and progress >= MET
+
+
+def score_gain(baseline_score, latest_score, target_score=None):
+    """Numeric progress (e.g. reading age in months): the gain, and the share of the
+    expected gain achieved (None without a target score or an expected gain)."""
+    if baseline_score is None or latest_score is None:
+        return None, None
+    gain = Decimal(latest_score) - Decimal(baseline_score)
+    if target_score is None or Decimal(target_score) == Decimal(baseline_score):
+        return gain, None
+    expected = Decimal(target_score) - Decimal(baseline_score)
+    return gain, (gain / expected * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def check_review_date(started_on, review_date):
+    if review_date <= started_on:
+        raise RuleBroken("The review must come after the cycle starts", field="review_date")
+
+
+def reviews_to_announce(cycles, today, lead_days):
+    """Open cycles whose review is within `lead_days` (or past) and not yet announced
+    for that review date: [(cycle, overdue)]. Each cycle needs .status, .review_date
+    and .announced_for (the review date last announced, or None)."""
+    horizon = today + timedelta(days=lead_days)
+    return [(c, c.review_date < today) for c in cycles
+            if c.status == OPEN and c.review_date <= horizon
+            and c.announced_for != c.review_date]
+
+
+def overdue_reviews(cycles, today):
+    return [c for c in cycles if c.status == OPEN and c.review_date < today]
+
+
+def check_can_end(*, statutory, start, ended_on, planned_end, status, review=None):
+    """May an assignment end on `ended_on`? `review` is (status, reviewed_on) of the
+    APDR cycle named as the review that decided it, or None."""
+    if status != ACTIVE:
+        raise RuleBroken("This provision has already ended")
+    if ended_on < start:
+        raise RuleBroken("Provision cannot end before it starts", field="ended_on")
+    if ended_on > planned_end:
+        raise RuleBroken("Ending early must be on or before the planned end date",
+                         field="ended_on")
+    if statutory:
+        if review is None:
+            raise RuleBroken("EHC plan provision (section F) can only end after a review: "
+                             "name the reviewed cycle", field="review_cycle_id")
+        status, reviewed_on = review
+        if status != REVIEWED or reviewed_on is None or reviewed_on < start:
+            raise RuleBroken("The named cycle has not been reviewed since this provision began",
+                             field="review_cycle_id")
+
+
+# -- cost summaries and impact reports --------------------------------------------
+
+@dataclass
+class ReportAssignment:
+    """One assignment as reports see it."""
+
+    assignment_id: str
+    org_id: str
+    catalogue_id: str
+    tier: str
+    costs: dict          # {pupil_id: PupilCost}
+    target_ids: set      # targets it serves
+
+
+def cost_summary(assignments, budget=None):
+    """Costs per pupil, provision, tier and organisation, and in total, against a budget."""
+    per_pupil, per_provision, per_tier, per_org = (defaultdict(PupilCost) for _ in range(4))
+    total = PupilCost()
+    for a in assignments:
+        for pupil_id, cost in a.costs.items():
+            per_pupil[pupil_id] += cost
+            per_provision[a.catalogue_id] += cost
+            per_tier[a.tier] += cost
+            per_org[a.org_id] += cost
+            total += cost
+    remaining = None if budget is None else Decimal(budget) - total.projected
+    return {"per_pupil": dict(per_pupil), "per_provision": dict(per_provision),
+            "per_tier": dict(per_tier), "per_org": dict(per_org), "total": total,
+            "budget": budget,
+            "remaining": remaining}
+
+
+@dataclass
+class ImpactRow:
+    key: tuple
+    pupils: int = 0
+    targets: int = 0
+    targets_reviewed: int = 0
+    targets_met: int = 0
+    share_met: Decimal | None = None
+    average_progress: Decimal | None = None
+    cost: Decimal = ZERO
+    cost_per_pupil: Decimal | None = None
+    cost_per_target_met: Decimal | None = None
+
+
+GROUPINGS = {
+    "provision": lambda a: (a.catalogue_id,),
+    "provision_org": lambda a: (a.catalogue_id, a.org_id),
+    "org": lambda a: (a.org_id,),
+    "trust": lambda a: (),
+}
+
+
+def impact_report(assignments, latest_progress, group_by="provision"):
+    """Impact per group: share of targets met or exceeded (of those reviewed), average
+    latest progress, cost to date, cost per pupil and per target met.
+
+    `latest_progress` maps target_id → the latest review's progress (−2…+2); a target
+    not in it has not been reviewed. A target served by several provisions counts once
+    in each of their rows, and once in an organisation's or the trust's row."""
+    key_of = GROUPINGS[group_by]
+    pupils, targets, cost = defaultdict(set), defaultdict(set), defaultdict(lambda: ZERO)
+    for a in assignments:
+        key = key_of(a)
+        pupils[key].update(a.costs)
+        targets[key].update(a.target_ids)
+        cost[key] += sum((c.to_date for c in a.costs.values()), ZERO)
+    rows = []
+    for key in sorted(pupils):
+        reviewed = [latest_progress[t] for t in targets[key] if t in latest_progress]
+        rows.append(impact_row(key, pupils=len(pupils[key]), targets=len(targets[key]),
+                               reviewed=len(reviewed), met=sum(1 for p in reviewed if is_met(p)),
+                               progress_sum=sum(reviewed), cost=cost[key]))
+    return rows
+
+
+def impact_row(key, *, pupils, targets, reviewed, met, progress_sum, cost):
+    """The figures of one row of an impact report from its counts and cost."""
+    row = ImpactRow(key=key, pupils=pupils, targets=targets, targets_reviewed=reviewed,
+                    targets_met=met, cost=cost)
+    if reviewed:
+        row.share_met = Decimal(met) / reviewed
+        row.average_progress = Decimal(progress_sum) / reviewed
+    if pupils:
+        row.cost_per_pupil = cost / pupils
+    if met:
+        row.cost_per_target_met = cost / met
+    return row
+
+
+def group_cost_to_date(a: CostInput, sessions_delivered, as_of):
+    """What one assignment has cost the school to a day: every session delivered costs
+    its full price whoever was there; a per-term cost counts the school days on which
+    the group had at least one pupil. Equals the sum of its pupils' shares."""
+    if a.basis == "per_term":
+        return sum((c.to_date for c in _per_term_costs(a, as_of, as_of).values()), ZERO)
+    return session_cost(a.basis, a.amount, a.session_minutes, a.role_rate) * sessions_delivered
+
+
+def to_csv(rows, columns):
+    """CSV text of dict rows (one header line, then a line per row)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _csv_safe("" if row.get(k) is None else row[k]) for k in columns})
+    return out.getvalue()
+
+
+def _csv_safe(value):
+    """Defuse spreadsheet formulas in text cells (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            Decimal(value)  # a negative number stays a number
+        except ArithmeticError:
+            return "'" + value
+    return value
