@@ -31,6 +31,8 @@ def parse_args(argv):
                    help="seconds before the run gives up (default 270)")
     p.add_argument("--skip-pipeline", action="store_true", help="skip Part 1")
     p.add_argument("--skip-http", action="store_true", help="skip Part 2")
+    p.add_argument("--skip-services", action="store_true",
+                   help="skip Parts 3-5 (pupils import, provision report, notify)")
     args = p.parse_args(argv)
     if min(args.events, args.batch, args.requests, args.concurrency) < 1:
         p.error("counts must be positive")
@@ -93,6 +95,8 @@ def main(argv=None):
                 part2 = http_intake.run(workdir, args.requests, args.concurrency, deadline,
                                         say=say)
                 print(http_intake.report(part2), end="\n\n", flush=True)
+            if not args.skip_services:
+                run_service_benches(workdir)
     except Exception as exc:
         failed = True
         logging.getLogger("bench").exception("benchmark failed: %s", exc)
@@ -107,6 +111,25 @@ def main(argv=None):
     print(f"wall time {time.perf_counter() - started:.1f} s, {load_line()} at end"
           + ("  (FAILED)" if failed else ""))
     return 1 if failed else 0
+
+
+def run_service_benches(workdir):
+    """Each service's own figures (their modules print their tables)."""
+    import importlib
+    from types import SimpleNamespace
+    parts = [("Part 3: pupils import, 10,000 rows, and a filtered list", "pupils_import"),
+             ("Part 4: provision impact report over 10,000 pupils", "provision_report"),
+             ("Part 5: notify, 2,000 events to a local SMTP server", "notify_throughput")]
+    for title, module in parts:
+        try:
+            bench = importlib.import_module(f"bench.{module}")
+        except ModuleNotFoundError:
+            continue
+        print(title, flush=True)
+        sub = os.path.join(workdir, module)
+        os.makedirs(sub, exist_ok=True)
+        bench.run(SimpleNamespace(workdir=sub), say=print)
+        print(flush=True)
 
 
 if __name__ == "__main__":

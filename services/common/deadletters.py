@@ -8,8 +8,10 @@ second delivery harmless anyway.
 
 import json
 import logging
+import time
 from datetime import UTC, datetime
 
+from amqp.exceptions import ChannelError
 from kombu import Exchange
 
 from . import messaging, metrics
@@ -41,6 +43,21 @@ def dead_letter(service, *, body, queue, handler, reason, event_type=None, event
     log.error("dead-lettered event %s for %s: %s", event_id, handler, reason.split(":")[0])
 
 
+def _retrying(fn):
+    """A quorum queue declared a moment ago can answer `noproc` until its
+    replica has started: try again briefly before giving up."""
+    def call(*args, **kwargs):
+        for attempt in range(10):
+            try:
+                return fn(*args, **kwargs)
+            except ChannelError:
+                if attempt == 9:
+                    raise
+                time.sleep(0.2)
+    return call
+
+
+@_retrying
 def list_dead_letters(service, amqp_uri=None, limit=100):
     """Read up to `limit` dead letters without removing them."""
     items = []
@@ -82,6 +99,7 @@ def _describe_raw(message):
     }
 
 
+@_retrying
 def replay_dead_letters(service, amqp_uri=None, event_id=None, limit=1000):
     """Send dead letters (all, or those of one event) back to their handler's queue.
 
