@@ -1,19 +1,37 @@
 """Notify rules in plain Python: which templates an event uses, who receives
-them, how a message is rendered, and how a failed send is retried."""
+them, how a message is rendered, which preferences apply (opt-outs, quiet
+hours, digest, channel, language), and how a failed send is retried."""
 
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+LOCAL_TZ = ZoneInfo("Europe/London")
 
 # Delivery statuses (as GOV.UK Notify names them).
 CREATED, SENDING, DELIVERED = "created", "sending", "delivered"
 TEMPORARY_FAILURE, PERMANENT_FAILURE, TECHNICAL_FAILURE = (
     "temporary-failure", "permanent-failure", "technical-failure")
+STATUSES = (CREATED, SENDING, DELIVERED, TEMPORARY_FAILURE, PERMANENT_FAILURE,
+            TECHNICAL_FAILURE)
 FINAL = (DELIVERED, PERMANENT_FAILURE, TECHNICAL_FAILURE)
+
+EMAIL, SMS = "email", "sms"
+CHANNELS = (EMAIL, SMS)
+
+# Audiences: who a template speaks to.
+PARENT, REFERRER, OUTREACH, PRACTITIONER, SENCO, CPD_ATTENDEE = (
+    "parent", "referrer", "outreach", "practitioner", "senco", "cpd_attendee")
+STAFF_AUDIENCES = (REFERRER, OUTREACH, PRACTITIONER, SENCO, CPD_ATTENDEE)
+
+# Categories a recipient can opt out of (statutory templates ignore opt-outs).
+CATEGORIES = ("referral", "passport", "ehcp", "pupil_move", "alert", "cpd")
+
+DIGEST_TEMPLATE_ID = "staff-daily-digest"
 
 
 @dataclass(frozen=True)
@@ -22,12 +40,52 @@ class Template:
     version: int
     event_type: str
     audience: str
+    category: str = "referral"
+    statutory: bool = False  # cannot be opted out of
+    urgent: bool = False  # not held for quiet hours or a digest
+
+    @property
+    def path(self):
+        return TEMPLATE_DIR / self.id / f"v{self.version}"
+
+    def has_sms(self):
+        return (self.path / "sms.txt").exists()
 
 
+T = Template
 TEMPLATES = (
-    Template("referral-submitted-referrer", 1, "referral.submitted", "referrer"),
-    Template("referral-submitted-outreach", 1, "referral.submitted", "outreach"),
+    T("referral-submitted-referrer", 2, "referral.submitted", REFERRER),
+    T("referral-submitted-outreach", 2, "referral.submitted", OUTREACH),
+    T("referral-info-requested-referrer", 1, "referral.info_requested", REFERRER),
+    T("referral-accepted-referrer", 1, "referral.accepted", REFERRER),
+    T("referral-place-granted-referrer", 1, "referral.place_granted", REFERRER),
+    T("referral-declined-referrer", 1, "referral.declined", REFERRER),
+    T("referral-allocated-referrer", 1, "referral.allocated", REFERRER),
+    T("referral-allocated-practitioner", 1, "referral.allocated", PRACTITIONER),
+    T("referral-visit-logged-referrer", 1, "referral.visit_logged", REFERRER),
+    T("referral-report-issued-referrer", 1, "referral.report_issued", REFERRER),
+    T("referral-closed-referrer", 1, "referral.closed", REFERRER),
+    T("referral-closed-practitioner", 1, "referral.closed", PRACTITIONER),
+    T("referral-withdrawn-outreach", 1, "referral.withdrawn", OUTREACH),
+    T("referral-overdue-outreach", 1, "referral.overdue", OUTREACH, "alert", urgent=True),
+    T("passport-published-parent", 1, "passport.published", PARENT, "passport"),
+    T("passport-published-senco", 1, "passport.published", SENCO, "passport"),
+    T("ehcp-review-due-parent", 1, "ehcp.review_due", PARENT, "ehcp", statutory=True),
+    T("ehcp-review-due-senco", 1, "ehcp.review_due", SENCO, "ehcp", statutory=True),
+    T("ehcp-deadline-at-risk-senco", 1, "ehcp.deadline_at_risk", SENCO, "ehcp",
+      statutory=True, urgent=True),
+    T("ehcp-deadline-at-risk-outreach", 1, "ehcp.deadline_at_risk", OUTREACH, "alert",
+      urgent=True),
+    T("pupil-moved-parent", 1, "pupil.moved", PARENT, "pupil_move"),
+    T("pupil-moved-senco", 1, "pupil.moved", SENCO, "pupil_move"),
+    T("booking-confirmed-attendee", 1, "booking.confirmed", CPD_ATTENDEE, "cpd"),
+    T("booking-waitlisted-attendee", 1, "booking.waitlisted", CPD_ATTENDEE, "cpd"),
+    T("booking-promoted-attendee", 1, "booking.promoted", CPD_ATTENDEE, "cpd", urgent=True),
+    T("booking-cancelled-attendee", 1, "booking.cancelled", CPD_ATTENDEE, "cpd", urgent=True),
+    T("certificate-issued-attendee", 1, "certificate.issued", CPD_ATTENDEE, "cpd"),
 )
+DIGEST_TEMPLATE = Template(DIGEST_TEMPLATE_ID, 1, "digest", "staff", "digest", urgent=True)
+BY_ID = {t.id: t for t in TEMPLATES + (DIGEST_TEMPLATE,)}
 
 
 @dataclass(frozen=True)
@@ -35,7 +93,19 @@ class Recipient:
     audience: str
     address: str
     name: str | None
-    channel: str = "email"
+    channel: str = EMAIL
+    alt_address: str | None = None  # the other channel's address, for fallback
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class Preference:
+    """What a recipient chose. Keyed by address (an email or a mobile)."""
+
+    opt_outs: frozenset = frozenset()
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    digest: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +115,14 @@ class Message:
     subject: str
     text: str
     html: str | None
+    language: str = "en"
+    not_before: datetime | None = None  # held for quiet hours until then
+    digest: bool = False  # held for the recipient's daily digest
+    context: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def held(self):
+        return self.not_before is not None
 
 
 _env = Environment(
@@ -58,37 +136,148 @@ def templates_for(event_type):
     return [t for t in TEMPLATES if t.event_type == event_type]
 
 
-def render(template, context):
-    """Render subject, text and HTML of a template; the subject is one line."""
+def template_base(template, language="en"):
+    """The directory of a template in a language, falling back to English.
+    Returns (loader path, language used)."""
     base = f"{template.id}/v{template.version}"
+    if language and language != "en" and (template.path / language).is_dir():
+        return f"{base}/{language}", language
+    return base, "en"
+
+
+def _paragraphs(text):
+    return [block.splitlines() for block in text.strip().split("\n\n") if block.strip()]
+
+
+def render(template, context, channel=EMAIL, language="en"):
+    """Render (subject, text, html) of a template; the subject is one line.
+
+    For SMS the text is sms.txt and there is no HTML. An email template
+    without its own body.html is laid out from its text body."""
+    base, used = template_base(template, language)
+    folder = TEMPLATE_DIR / base
     subject = _env.get_template(f"{base}/subject.txt").render(context).strip()
+    subject = " ".join(subject.split())
+    if channel == SMS:
+        text = _env.get_template(f"{base}/sms.txt").render(context).strip()
+        return subject, text, None
     text = _env.get_template(f"{base}/body.txt").render(context)
-    html_path = TEMPLATE_DIR / template.id / f"v{template.version}" / "body.html"
-    html = _env.get_template(f"{base}/body.html").render(context) if html_path.exists() else None
-    return " ".join(subject.split()), text, html
+    if (folder / "body.html").exists():
+        html = _env.get_template(f"{base}/body.html").render(context)
+    else:
+        html = _env.get_template("_layout/email.html").render(
+            {**context, "subject": subject, "paragraphs": _paragraphs(text), "language": used})
+    return subject, text, html
+
+
+def render_language(template, language):
+    return template_base(template, language)[1]
 
 
 def recipients(event, *, outreach_inbox):
-    """Who hears about an event, by audience. Contacts come from the event or
-    from projections this service keeps; never from another service's tables."""
-    if event["type"] == "referral.submitted":
-        contact = event["data"]["contact"]
-        return {
-            "referrer": [Recipient("referrer", contact["email"], contact["name"])],
-            "outreach": [Recipient("outreach", outreach_inbox, "Outreach team")],
-        }
-    return {}
+    """The recipients an event names itself (kept for callers without
+    projections): the referring contact and the outreach inbox."""
+    data = event["data"]
+    people = {OUTREACH: [Recipient(OUTREACH, outreach_inbox, "Outreach team")]}
+    if "contact" in data:
+        people[REFERRER] = [Recipient(REFERRER, data["contact"]["email"],
+                                      data["contact"]["name"])]
+    return people
 
 
-def plan_messages(event, context, *, outreach_inbox):
-    """Every message an event causes: one per template and recipient."""
-    people = recipients(event, outreach_inbox=outreach_inbox)
-    messages = []
+def guardian_recipient(guardian, *, sms_available):
+    """A parent or carer as a recipient on their chosen channel, with the
+    other channel (if they have one) for fallback."""
+    email, mobile = guardian.get("email"), guardian.get("mobile")
+    channel = guardian.get("preferred_channel") or EMAIL
+    if channel == SMS and (not mobile or not sms_available):
+        channel = EMAIL
+    if channel == EMAIL and not email:
+        channel = SMS if (mobile and sms_available) else None
+    if channel is None:
+        return None
+    address, alt = (email, mobile if sms_available else None) if channel == EMAIL \
+        else (mobile, email)
+    return Recipient(PARENT, address, guardian.get("name"), channel, alt,
+                     guardian.get("preferred_language") or "en")
+
+
+def quiet_until(now, start, end, tz=LOCAL_TZ):
+    """If `now` falls in the quiet period [start, end) (local wall-clock
+    times, possibly over midnight), the moment it ends; else None."""
+    if start is None or end is None or start == end:
+        return None
+    local = now.astimezone(tz)
+    t = local.time().replace(tzinfo=None)
+    inside = (start <= t < end) if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    day = local.date() if t < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=tz).astimezone(now.tzinfo)
+
+
+def next_digest_at(now, digest_time, tz=LOCAL_TZ):
+    """The next daily digest time after `now`."""
+    local = now.astimezone(tz)
+    at = datetime.combine(local.date(), digest_time, tzinfo=tz)
+    if at <= local:
+        at = datetime.combine(local.date() + timedelta(days=1), digest_time, tzinfo=tz)
+    return at.astimezone(now.tzinfo)
+
+
+def decide(template, recipient, preference, now, *, digest_time=time(7, 30)):
+    """What preferences do to one message: None if opted out, else
+    (not_before, digest). Statutory notices are never opted out of; urgent
+    ones are never held."""
+    pref = preference or Preference()
+    if template.category in pref.opt_outs and not template.statutory:
+        return None
+    if template.urgent:
+        return (None, False)
+    if pref.digest and recipient.audience in STAFF_AUDIENCES:
+        return (next_digest_at(now, digest_time), True)
+    return (quiet_until(now, pref.quiet_start, pref.quiet_end), False)
+
+
+def plan_messages(event, context, *, outreach_inbox=None, people=None, preferences=None,
+                  now=None, digest_time=time(7, 30)):
+    """Every message an event causes: one per template and recipient, with
+    what the recipient's preferences decide (skipped, held, digested)."""
+    if people is None:
+        people = recipients(event, outreach_inbox=outreach_inbox)
+    preferences = preferences or {}
+    now = now or datetime.now(LOCAL_TZ)
+    messages, seen = [], set()
     for template in templates_for(event["type"]):
         for recipient in people.get(template.audience, []):
-            subject, text, html = render(template, {**context, "recipient": recipient})
-            messages.append(Message(template, recipient, subject, text, html))
+            key = (template.id, recipient.address, recipient.channel)
+            if key in seen or not recipient.address:
+                continue
+            seen.add(key)
+            if recipient.channel == SMS and not template.has_sms():
+                if not recipient.alt_address:
+                    continue
+                recipient = replace(recipient, channel=EMAIL, address=recipient.alt_address,
+                                    alt_address=None)
+            decision = decide(template, recipient, preferences.get(recipient.address), now,
+                              digest_time=digest_time)
+            if decision is None:
+                continue
+            ctx = {**context, "recipient": {"name": recipient.name or "",
+                                            "audience": recipient.audience}}
+            subject, text, html = render(template, ctx, recipient.channel, recipient.language)
+            messages.append(Message(template, recipient, subject, text, html,
+                                    render_language(template, recipient.language),
+                                    decision[0], decision[1], context=context))
     return messages
+
+
+def fallback(channel, alt_address, template):
+    """The channel to try after a permanent failure, or None."""
+    other = SMS if channel == EMAIL else EMAIL
+    if not alt_address or (other == SMS and not template.has_sms()):
+        return None
+    return other
 
 
 def retry_delay(attempts, base_seconds):
@@ -101,3 +290,40 @@ def classify_smtp_failure(code):
     if code is not None and 500 <= code < 600:
         return PERMANENT_FAILURE
     return TEMPORARY_FAILURE
+
+
+def classify_notify_failure(status_code, error=None):
+    """GOV.UK Notify API error → delivery status.
+
+    400 (a bad address or template data) cannot succeed on a retry; 403 is
+    our key, not the recipient (technical); 429 and 5xx are worth retrying."""
+    if status_code == 429 or status_code >= 500:
+        return TEMPORARY_FAILURE
+    if status_code in (401, 403):
+        return TECHNICAL_FAILURE
+    return PERMANENT_FAILURE
+
+
+def parse_quiet_hours(value):
+    """"21:00-07:30" → (time(21), time(7, 30)); raises ValueError."""
+    start, end = value.split("-")
+    return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+
+
+SAMPLE_CONTEXT = {
+    "reference": "REF-ABCD-1234", "school_name": "Riverside Primary School",
+    "submitted_on": "24 November 2026", "contact_name": "Jo Smith",
+    "link": "https://sen-trust.example/referrals/sample", "trust_name": "Demo Trust",
+    "parent_link": "https://parents.sen-trust.example/sample",
+    "practitioner_name": "Alex Morgan", "visit_date": "1 December 2026",
+    "due_date": "15 January 2027", "clock": "triage", "deadline": "annual review",
+    "reason": "outside the outreach criteria", "outcome": "targets met",
+    "waiting": False, "resubmission": False, "version": 3, "to_school_name": "Hillside Academy",
+    "from_school_name": "Riverside Primary School", "moved_on": "5 January 2027",
+    "course_title": "Supporting transitions between lessons",
+    "session_date": "Tuesday 12 January 2027", "session_time": "15:30 to 17:00",
+    "venue": "Riverside Primary School, hall", "waitlist_position": 2, "cpd_hours": 3.5,
+    "verification_code": "CPD-7KQ2-9XM4",
+    "items": [{"subject": "Outreach referral REF-ABCD-1234 allocated",
+               "link": "https://sen-trust.example/referrals/sample"}],
+}

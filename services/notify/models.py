@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.tables import UTCDateTime, platform_tables
@@ -23,6 +23,59 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(30))
     contact_email: Mapped[str | None] = mapped_column(String(254))
+
+
+class Pupil(Base):
+    """Local projection of pupils events: which organisation a pupil is at."""
+
+    __tablename__ = "pupils"
+    pupil_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36), index=True)
+
+
+class Guardian(Base):
+    """Local projection of pupil.guardians_changed: who to write to about a
+    pupil, on which channel and in which language."""
+
+    __tablename__ = "guardians"
+    pupil_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    guardian_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    mobile: Mapped[str | None] = mapped_column(String(30))
+    preferred_channel: Mapped[str] = mapped_column(String(10))
+    preferred_language: Mapped[str] = mapped_column(String(10), default="en")
+    parental_responsibility: Mapped[bool] = mapped_column(Boolean)
+
+
+class ReferralContact(Base):
+    """Local projection of referral events: the referring contact and the
+    allocated practitioner of each referral."""
+
+    __tablename__ = "referral_contacts"
+    referral_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    school_org_id: Mapped[str] = mapped_column(String(36))
+    reference: Mapped[str] = mapped_column(String(30))
+    contact_name: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str] = mapped_column(String(254))
+    practitioner_name: Mapped[str | None] = mapped_column(String(200))
+    practitioner_email: Mapped[str | None] = mapped_column(String(254))
+
+
+class RecipientPreference(Base):
+    """What a recipient (by email address or mobile number) chose: opt-outs
+    per category, quiet hours, daily digest. Owned by the organisation that
+    recorded it."""
+
+    __tablename__ = "preferences"
+    address: Mapped[str] = mapped_column(String(254), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36), index=True)
+    opt_outs: Mapped[str] = mapped_column(String(300), default="")  # comma-separated
+    quiet_start: Mapped[str | None] = mapped_column(String(5))  # "HH:MM", Europe/London
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Delivery(Base):
@@ -54,6 +107,21 @@ class Delivery(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # what preferences and fallbacks decided
+    subject_kind: Mapped[str | None] = mapped_column(String(10))  # referral | pupil
+    category: Mapped[str] = mapped_column(String(30), default="referral")
+    statutory: Mapped[bool] = mapped_column(Boolean, default=False)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str] = mapped_column(String(10), default="en")
+    alt_address: Mapped[str | None] = mapped_column(String(254))
+    context_json: Mapped[str] = mapped_column(Text, default="{}")
+    held: Mapped[bool] = mapped_column(Boolean, default=False)  # quiet hours
+    digest: Mapped[bool] = mapped_column(Boolean, default=False)  # waits for a digest
+    digest_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    fallback_of: Mapped[str | None] = mapped_column(String(36))
+    resend_of: Mapped[str | None] = mapped_column(String(36))
+    provider: Mapped[str | None] = mapped_column(String(20))  # smtp | govuk-notify
+    provider_ref: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         UniqueConstraint("source_event_id", "recipient", "channel", "template_id",

@@ -22,3 +22,12 @@ class NotificationFailedV1(Schema):
     template_id = fields.String(required=True)
     channel = fields.String(required=True, validate=validate.OneOf(("email", "sms")))
     status = fields.String(required=True)
+
+
+@event("notification.resend_requested", 1, "notify",
+       "A member of staff asked for a notification to be sent again (a new notification).")
+class NotificationResendRequestedV1(Schema):
+    notification_id = fields.String(required=True)
+    resend_of = fields.String(required=True)
+    template_id = fields.String(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(("email", "sms")))

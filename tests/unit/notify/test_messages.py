@@ -25,15 +25,47 @@ def test_referral_submitted_makes_an_acknowledgement_and_an_alert():
     assert "http://localhost/api/v1/referrals/r-1" in ack.html
 
 
-@pytest.mark.parametrize("template", domain.TEMPLATES, ids=lambda t: t.id)
-def test_no_need_or_diagnosis_in_any_subject(template):
-    subject, _, _ = domain.render(template, {**CONTEXT, "recipient": domain.Recipient(
-        template.audience, "a@b.example", "A")})
-    words = set(subject.upper().replace(",", " ").split())
+SAMPLE = {**domain.SAMPLE_CONTEXT, "recipient": {"name": "A Parent", "audience": "parent"}}
+HEALTH_WORDS = ("autism", "autistic", "communication", "cognition", "emotional", "sensory",
+                "physical", "adhd", "dyslexia", "diagnos", "mental health", "medical")
+
+
+def _no_health_detail(line):
+    words = set(line.upper().replace(",", " ").replace(".", " ").replace(":", " ").split())
     assert not words & set(NEED_TYPES)
-    for area in ("autism", "communication", "cognition", "emotional", "sensory", "physical"):
-        assert area not in subject.lower()
-    assert "\n" not in subject
+    for word in HEALTH_WORDS:
+        assert word not in line.lower()
+
+
+@pytest.mark.parametrize("template", domain.TEMPLATES + (domain.DIGEST_TEMPLATE,),
+                         ids=lambda t: t.id)
+def test_no_need_or_diagnosis_in_any_subject(template):
+    subject, text, html = domain.render(template, SAMPLE)
+    _no_health_detail(subject)
+    assert "\n" not in subject and len(subject) < 120
+    assert text.strip() and html and "<p>" in html
+
+
+@pytest.mark.parametrize("template", [t for t in domain.TEMPLATES if t.has_sms()],
+                         ids=lambda t: t.id)
+def test_sms_is_short_and_says_nothing_about_health(template):
+    _, text, html = domain.render(template, SAMPLE, domain.SMS)
+    _no_health_detail(text)
+    assert html is None and len(text) <= 306  # two SMS fragments
+
+
+def test_every_parent_template_has_an_sms_version():
+    assert all(t.has_sms() for t in domain.TEMPLATES if t.audience == domain.PARENT)
+
+
+def test_the_issue_s_events_all_have_templates():
+    covered = {t.event_type for t in domain.TEMPLATES}
+    assert {"referral.submitted", "referral.info_requested", "referral.accepted",
+            "referral.declined", "referral.allocated", "referral.visit_logged",
+            "referral.report_issued", "referral.closed", "referral.overdue",
+            "passport.published", "ehcp.review_due", "ehcp.deadline_at_risk",
+            "pupil.moved", "booking.confirmed", "booking.waitlisted", "booking.promoted",
+            "booking.cancelled", "certificate.issued"} <= covered
 
 
 def test_html_is_escaped():
