@@ -12,7 +12,7 @@ PYTEST=".venv/bin/pytest"
 LOGS="${SEN_TEST_LOGS:-var/test-logs}"
 mkdir -p "$LOGS"
 
-FAST=(tests/unit tests/service tests/integration)
+FAST=(tests/unit tests/service)
 IGNORE=(); for d in "${FAST[@]}"; do IGNORE+=(--ignore="$d"); done
 
 start=$(date +%s)

@@ -46,16 +46,15 @@ SERVICES = ("pupils", "provision", "cpd", "referrals", "notify")
 ROUTES = {
     "/api/v1/organisations": "pupils",
     "/api/v1/pupils": "pupils",
-    "/api/v1/provisions": "provision",
-    "/api/v1/provision-map": "provision",
-    "/api/v1/courses": "cpd",
-    "/api/v1/sessions": "cpd",
-    "/api/v1/bookings": "cpd",
-    "/api/v1/certificates": "cpd",
+    "/api/v1/provision": "provision",
+    "/api/v1/cpd": "cpd",
     "/api/v1/referrals": "referrals",
     "/api/v1/agreements": "referrals",
+    "/forms/referrals": "referrals",
     "/api/v1/notifications": "notify",
+    "/api/v1/notification-preferences": "notify",
     "/api/v1/templates": "notify",
+    "/api/v1/notify": "notify",
     **{f"/api/v1/{s}/openapi.json": s for s in SERVICES},
 }
 # Settings that are credentials: only ever from a Secret.

@@ -9,10 +9,14 @@ Decisions (documented in the service's docstring too):
 """
 
 import secrets
-from datetime import date, timedelta
+from datetime import timedelta
 
-from dateutil.easter import easter
-
+from services.contracts.school_calendar import (  # noqa: F401  (one definition, re-exported)
+    TERMS,
+    academic_year_of,
+    term_dates,
+    term_of,
+)
 from services.contracts.sen import AREAS_OF_NEED
 
 DRAFT, PUBLISHED = "draft", "published"
@@ -35,39 +39,6 @@ TRUST_KINDS = ("trust", "trust_school", "arb")
 
 
 # -- terms (the same definition as the referrals service's traded hours) ----------
-
-TERMS = ("autumn", "spring", "summer")
-
-
-def academic_year_of(day):
-    """'2026/27' for any day from 1 September 2026 to 31 August 2027."""
-    start = day.year if day.month >= 9 else day.year - 1
-    return f"{start}/{(start + 1) % 100:02d}"
-
-
-def term_dates(academic_year, term):
-    """(first day, last day) of a term. Autumn: 1 Sep–31 Dec; spring: 1 Jan–Easter
-    Sunday; summer: Easter Monday–31 Aug."""
-    start_year = int(academic_year.split("/")[0])
-    spring_year = start_year + 1
-    if term == "autumn":
-        return date(start_year, 9, 1), date(start_year, 12, 31)
-    if term == "spring":
-        return date(spring_year, 1, 1), easter(spring_year)
-    if term == "summer":
-        return easter(spring_year) + timedelta(days=1), date(spring_year, 8, 31)
-    raise ValueError(f"unknown term {term!r}")
-
-
-def term_of(day):
-    """(academic_year, term) of a day."""
-    year = academic_year_of(day)
-    for term in TERMS:
-        first, last = term_dates(year, term)
-        if first <= day <= last:
-            return year, term
-    raise AssertionError("terms cover the whole year")  # pragma: no cover
-
 
 def term_label(day):
     year, term = term_of(day)
