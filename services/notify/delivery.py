@@ -52,10 +52,13 @@ DLQ_QUEUE = "notify.deliveries"
 DLQ_HANDLER = "notify.deliver"
 
 
-def _due_clause(now, lease):
+def _due_clause(now, lease, grace=timedelta(0)):
+    """Due to send. `grace` leaves a new delivery to the worker that created it
+    (it sends right after its commit) so the sweeper only picks up what that
+    worker did not get to: a crash, or a hold that has ended."""
     return (Delivery.digest == false()) & or_(
-        Delivery.status.in_((domain.CREATED, domain.TEMPORARY_FAILURE))
-        & (Delivery.next_attempt_at <= now),
+        (Delivery.status == domain.CREATED) & (Delivery.next_attempt_at <= now - grace),
+        (Delivery.status == domain.TEMPORARY_FAILURE) & (Delivery.next_attempt_at <= now),
         (Delivery.status == domain.SENDING) & (Delivery.claimed_at < now - lease),
     )
 
@@ -273,7 +276,7 @@ def due(db, limit=100):
     lapsed lease."""
     with db.session() as s:
         return s.execute(
-            select(Delivery.id).where(_due_clause(utcnow(), _lease()))
+            select(Delivery.id).where(_due_clause(utcnow(), _lease(), grace=_lease()))
             .order_by(Delivery.next_attempt_at).limit(limit)
         ).scalars().all()
 
