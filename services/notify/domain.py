@@ -83,6 +83,9 @@ TEMPLATES = (
     T("booking-promoted-attendee", 1, "booking.promoted", CPD_ATTENDEE, "cpd", urgent=True),
     T("booking-cancelled-attendee", 1, "booking.cancelled", CPD_ATTENDEE, "cpd", urgent=True),
     T("certificate-issued-attendee", 1, "certificate.issued", CPD_ATTENDEE, "cpd"),
+    T("session-cancelled-attendee", 1, "session.cancelled", CPD_ATTENDEE, "cpd", urgent=True),
+    T("session-rescheduled-attendee", 1, "session.rescheduled", CPD_ATTENDEE, "cpd",
+      urgent=True),
 )
 DIGEST_TEMPLATE = Template(DIGEST_TEMPLATE_ID, 1, "digest", "staff", "digest", urgent=True)
 BY_ID = {t.id: t for t in TEMPLATES + (DIGEST_TEMPLATE,)}
@@ -323,6 +326,7 @@ SAMPLE_CONTEXT = {
     "course_title": "Supporting transitions between lessons",
     "session_date": "Tuesday 12 January 2027", "session_time": "15:30 to 17:00",
     "venue": "Riverside Primary School, hall", "waitlist_position": 2, "cpd_hours": 3.5,
+    "previous_date": "Tuesday 5 January 2027", "previous_time": "15:30 to 17:00",
     "verification_code": "CPD-7KQ2-9XM4",
     "items": [{"subject": "Outreach referral REF-ABCD-1234 allocated",
                "link": "https://sen-trust.example/referrals/sample"}],

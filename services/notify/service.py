@@ -69,6 +69,16 @@ def _cpd_url(path):
     return settings.get("PUBLIC_BASE_URL", service="cpd").rstrip("/") + "/" + path.lstrip("/")
 
 
+def _when(session):
+    """Date, time and place of a CPD session, in local time, for a message."""
+    starts = session["starts_at"].astimezone(domain.LOCAL_TZ)
+    ends = session["ends_at"].astimezone(domain.LOCAL_TZ)
+    return {"session_date": starts.strftime("%A %-d %B %Y"),
+            "session_time": f"{starts:%H:%M} to {ends:%H:%M}",
+            "venue": session["venue"] or (f"online: {session['online_url']}"
+                                          if session["online_url"] else "to be confirmed")}
+
+
 def _trust_name():
     return settings.get("TRUST_NAME", default="SEN Trust")
 
@@ -297,18 +307,31 @@ class NotifyService(PlatformService):
                    "link": _cpd_url(data["verify_path"])}
         self._attendee_messages(event, uow, context, data["certificate_id"])
 
+    @subscribe("cpd", "session.cancelled")
+    def on_session_cancelled(self, event, uow):
+        self._session_change(event, uow)
+
+    @subscribe("cpd", "session.rescheduled")
+    def on_session_rescheduled(self, event, uow):
+        previous = _when(event["data"]["previous"])
+        self._session_change(event, uow, previous_date=previous["session_date"],
+                             previous_time=previous["session_time"])
+
+    def _session_change(self, event, uow, **extra):
+        """Everyone booked on a session hears that it was cancelled or moved."""
+        data = event["data"]
+        context = {"course_title": data["course_title"], "trust_name": _trust_name(),
+                   **_when(data["session"]),
+                   "link": _cpd_url(f"/api/v1/cpd/courses/{data['course_id']}"), **extra}
+        people = {domain.CPD_ATTENDEE: [
+            domain.Recipient(domain.CPD_ATTENDEE, a["email"], a["name"])
+            for a in data["attendees"]]}
+        self._plan_and_send(event, uow, context, people, "cpd", data["session"]["session_id"])
+
     def _booking(self, event, uow, **extra):
         data = event["data"]
-        session = data["session"]
-        starts = session["starts_at"].astimezone(domain.LOCAL_TZ)
-        ends = session["ends_at"].astimezone(domain.LOCAL_TZ)
         context = {"course_title": data["course_title"], "trust_name": _trust_name(),
-                   "session_date": starts.strftime("%A %-d %B %Y"),
-                   "session_time": f"{starts:%H:%M} to {ends:%H:%M}",
-                   "venue": session["venue"] or (
-                       f"online: {session['online_url']}" if session["online_url"]
-                       else "to be confirmed"),
-                   "link": _cpd_url(data["calendar_path"]), **extra}
+                   **_when(data["session"]), "link": _cpd_url(data["calendar_path"]), **extra}
         self._attendee_messages(event, uow, context, data["booking_id"])
 
     def _attendee_messages(self, event, uow, context, ref):

@@ -628,6 +628,36 @@ def test_booking_and_certificate_messages(notify, servers):
     assert {d.subject_kind for d in deliveries(db)} == {"cpd"}
 
 
+def test_everyone_booked_hears_that_a_session_was_cancelled_or_moved(notify, servers):
+    service, db = notify
+    session = {"session_id": "s-1", "starts_at": "2027-01-12T15:30:00+00:00",
+               "ends_at": "2027-01-12T17:00:00+00:00", "venue": "Riverside hall"}
+    attendees = [{"booking_id": f"b-{i}", "org_id": "school-1", "name": f"Teacher {i}",
+                  "email": f"t{i}@school.example"} for i in (1, 2)]
+    common = {"course_id": "c-1", "course_title": "Supporting transitions",
+              "attendees": attendees}
+    service.on_session_rescheduled(make_event("session.rescheduled", {
+        **common, "previous": session,
+        "session": {**session, "starts_at": "2027-01-19T15:30:00+00:00",
+                    "ends_at": "2027-01-19T17:00:00+00:00"}},
+        org_id="trust", actor="cpd"))
+    service.on_session_cancelled(make_event("session.cancelled", {
+        **common, "session": {**session, "starts_at": "2027-01-19T15:30:00+00:00",
+                              "ends_at": "2027-01-19T17:00:00+00:00"}},
+        org_id="trust", actor="cpd"))
+    for i in (1, 2):
+        subjects = {m["Subject"]: m.get_body(("plain",)).get_content()
+                    for m in servers.emails(f"t{i}@school.example")}
+        assert set(subjects) == {
+            "Session moved: Supporting transitions is now on Tuesday 19 January 2027",
+            "Session cancelled: Supporting transitions on Tuesday 19 January 2027"}
+        moved = subjects["Session moved: Supporting transitions is now on Tuesday 19 "
+                         "January 2027"]
+        assert "Was: Tuesday 12 January 2027, 15:30 to 17:00" in moved
+        assert f"Dear Teacher {i}" in moved
+    assert len(deliveries(db)) == 4
+
+
 def test_the_rate_limiter_paces_notify_requests(notify, servers, monkeypatch):
     from services.notify import channels
     service, db = notify

@@ -65,7 +65,8 @@ def test_the_issue_s_events_all_have_templates():
             "referral.report_issued", "referral.closed", "referral.overdue",
             "passport.published", "ehcp.review_due", "ehcp.deadline_at_risk",
             "pupil.moved", "booking.confirmed", "booking.waitlisted", "booking.promoted",
-            "booking.cancelled", "certificate.issued"} <= covered
+            "booking.cancelled", "certificate.issued", "session.cancelled",
+            "session.rescheduled"} <= covered
 
 
 def test_html_is_escaped():
