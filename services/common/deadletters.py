@@ -11,7 +11,7 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from amqp.exceptions import ChannelError
+from amqp.exceptions import ChannelError, InternalError
 from kombu import Exchange
 
 from . import messaging, metrics
@@ -50,7 +50,7 @@ def _retrying(fn):
         for attempt in range(10):
             try:
                 return fn(*args, **kwargs)
-            except ChannelError:
+            except (ChannelError, InternalError):  # "noproc": the queue is starting
                 if attempt == 9:
                     raise
                 time.sleep(0.2)
