@@ -12,9 +12,9 @@ PYTEST=".venv/bin/pytest"
 LOGS="${SEN_TEST_LOGS:-var/test-logs}"
 mkdir -p "$LOGS"
 
-# Shard 1: unit tests and most service tests; shard 2: everything else (the
-# CPD and notify service tests, integration, end to end, deploy). Roughly equal.
-FAST=(tests/unit)
+# Shard 1: unit, integration and most service tests; shard 2: everything else
+# (the CPD and notify service tests, end to end, deploy). Roughly equal.
+FAST=(tests/unit tests/integration)
 for f in tests/service/test_*.py; do
   case "$f" in tests/service/test_cpd_*|tests/service/test_notify_*) ;; *) FAST+=("$f") ;; esac
 done
@@ -25,7 +25,7 @@ start=$(date +%s)
 "$PYTEST" -m "not serial" tests "${IGNORE[@]}" >"$LOGS/shard-2.log" 2>&1 & p2=$!
 wait $p1; r1=$?
 wait $p2; r2=$?
-echo "== shard 1: tests/unit and tests/service except cpd and notify (exit $r1)"; tail -n 40 "$LOGS/shard-1.log"
+echo "== shard 1: tests/unit, tests/integration, tests/service except cpd and notify (exit $r1)"; tail -n 40 "$LOGS/shard-1.log"
 echo "== shard 2: the rest of tests/, not serial (exit $r2)"; tail -n 40 "$LOGS/shard-2.log"
 echo "== parallel part took $(( $(date +%s) - start )) s"
 if [ $r1 -ne 0 ] || [ $r2 -ne 0 ]; then
