@@ -43,7 +43,7 @@ def _start_smtp(directory, port):
     raise RuntimeError("SMTP server did not start")
 
 
-def run(args):
+def run(args, say=print):
     import eventlet
     from nameko import config
     from nameko.testing.services import worker_factory
