@@ -4,6 +4,7 @@ from urllib.parse import urlparse
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from services.common.paging import PageQuerySchema, page_schema
 from services.contracts.sen import AREAS_OF_NEED
 
 from . import domain
@@ -123,18 +124,12 @@ class CourseSchema(Schema):
                                                     key=lambda s: s.starts_at))
 
 
-class CourseListQuerySchema(Schema):
+class CourseListQuerySchema(PageQuerySchema):
     area_of_need = fields.String(validate=validate.OneOf(AREAS_OF_NEED))
     status = fields.String(validate=validate.OneOf((domain.DRAFT, domain.PUBLISHED)))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
-class CoursePageSchema(Schema):
-    items = fields.List(fields.Nested(CourseSchema))
-    total = fields.Integer()
-    limit = fields.Integer()
-    offset = fields.Integer()
+CoursePageSchema = page_schema(CourseSchema, "CoursePage")
 
 
 class AttendeeSchema(Schema):

@@ -5,6 +5,7 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from services.common.paging import PageQuerySchema, page_schema
 from services.contracts.events import ORG_KINDS
 from services.contracts.sen import (
     AREAS_OF_NEED,
@@ -210,22 +211,16 @@ class PupilDetailSchema(PupilSchema):
     referrals = fields.List(fields.Nested(ReferralLinkSchema))
 
 
-class PupilListQuerySchema(Schema):
+class PupilListQuerySchema(PageQuerySchema):
     org_id = fields.String()  # trust_admin: one organisation of the trust
     year_group = fields.Integer(validate=validate.Range(min=-2, max=14))
     sen_status = fields.String(validate=validate.OneOf(SEN_PROVISION))
     need_type = fields.String(validate=validate.OneOf(NEED_TYPES))
     area_of_need = fields.String(validate=validate.OneOf(AREAS_OF_NEED))
     q = fields.String(validate=validate.Length(min=2, max=100))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
-class PupilPageSchema(Schema):
-    items = fields.List(fields.Nested(PupilSchema))
-    total = fields.Integer()
-    limit = fields.Integer()
-    offset = fields.Integer()
+PupilPageSchema = page_schema(PupilSchema, "PupilPage")
 
 
 class SenHistorySchema(Schema):

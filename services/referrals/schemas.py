@@ -5,6 +5,7 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from services.common.paging import PageQuerySchema, page_schema
 from services.contracts.events.common import StaffSchema
 from services.contracts.sen import AREAS_OF_NEED, NEED_TYPES, validate_upn
 
@@ -161,19 +162,13 @@ class ReferralSchema(Schema):
                 "issued_at": _iso(r.report_issued_at)}
 
 
-class ReferralPageSchema(Schema):
-    items = fields.List(fields.Nested(ReferralSchema))
-    total = fields.Integer()
-    limit = fields.Integer()
-    offset = fields.Integer()
+ReferralPageSchema = page_schema(ReferralSchema, "ReferralPage")
 
 
-class ListQuerySchema(Schema):
+class ListQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf(domain.STATUSES))
     school_org_id = fields.String(validate=validate.Length(min=1, max=36))
     waiting = fields.Boolean()
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
 # -- transitions -----------------------------------------------------------------
