@@ -34,4 +34,11 @@ if [ $r1 -ne 0 ] || [ $r2 -ne 0 ]; then
 fi
 
 echo "== serial tests"
-"$PYTEST" -m serial tests -q
+"$PYTEST" -m serial tests -q 2>&1 | tee "$LOGS/serial.log"
+r3=${PIPESTATUS[0]}
+
+# One closing line for the whole suite.
+count() { grep -hoE "[0-9]+ $1" "$LOGS"/shard-1.log "$LOGS"/shard-2.log "$LOGS"/serial.log \
+          | awk '{s += $1} END {print s + 0}'; }
+echo "suite: $(count passed) passed, $(count failed) failed"
+exit "$r3"
