@@ -20,7 +20,7 @@ from services.common.outbox import OutboxRelay
 from services.common.problems import Conflict, NotFound, Unprocessable
 from services.common.service import PlatformService
 
-from . import domain, repository
+from . import domain, records
 from .models import (
     Assignment,
     AssignmentPupil,
@@ -594,7 +594,7 @@ class ProvisionService(PlatformService):
         The check runs at start and then hourly rather than once a day: it is
         idempotent (a cycle remembers the review date it announced), so a restart
         never skips a day and a repeat never announces twice."""
-        repository.announce_reviews(
+        records.announce_reviews(
             self.db, utcnow().date(), int(settings.get("PROVISION_REVIEW_LEAD_DAYS", default="14")))
 
     # -- the pupil's map ------------------------------------------------------------
@@ -613,7 +613,7 @@ class ProvisionService(PlatformService):
                                 .order_by(Target.created_at, Target.id)).scalars().all()
             cycles = s.execute(select(Cycle).where(Cycle.pupil_id == pupil_id)
                                .order_by(Cycle.number)).scalars().all()
-            report, _, _ = repository.load_report_data(s, today, pupil_id=pupil_id,
+            report, _, _ = records.load_report_data(s, today, pupil_id=pupil_id,
                                                        include_planned=True)
             cost = sum((a.costs.get(pupil_id, domain.PupilCost()) for a in report),
                        domain.PupilCost())
@@ -637,9 +637,9 @@ class ProvisionService(PlatformService):
         as_of = query.get("as_of") or utcnow().date()
         with self.db.session() as s:
             org_id = self._scope(s, principal, query.get("org_id"))
-            report, entries, _ = repository.load_report_data(s, as_of, org_id=org_id,
+            report, entries, _ = records.load_report_data(s, as_of, org_id=org_id,
                                                              include_planned=True)
-            names = repository.org_names(s)
+            names = records.org_names(s)
             if org_id is None:
                 budget = s.execute(select(func.sum(Organisation.sen_budget))).scalar()
             else:
@@ -711,27 +711,27 @@ class ProvisionService(PlatformService):
 
     @subscribe("pupils", "pupil.registered")
     def on_pupil_registered(self, event, uow):
-        repository.upsert_pupil(uow.session, _ids(event["data"], "pupil_id", "org_id"))
+        records.upsert_pupil(uow.session, _ids(event["data"], "pupil_id", "org_id"))
 
     @subscribe("pupils", "pupil.updated")
     def on_pupil_updated(self, event, uow):
         data = _ids(event["data"], "pupil_id", "org_id")
         pupil = uow.session.get(Pupil, data["pupil_id"])
         if pupil is None:  # registered event not seen (yet): keep what we know
-            repository.upsert_pupil(uow.session, data)
+            records.upsert_pupil(uow.session, data)
         else:
             pupil.year_group = data["year_group"]
 
     @subscribe("pupils", "pupil.sen_status_changed")
     def on_pupil_sen_status_changed(self, event, uow):
-        repository.upsert_pupil(uow.session, _ids(event["data"], "pupil_id", "org_id"))
+        records.upsert_pupil(uow.session, _ids(event["data"], "pupil_id", "org_id"))
 
     @subscribe("pupils", "pupil.moved")
     def on_pupil_moved(self, event, uow):
         data = _ids(event["data"], "pupil_id", "to_org_id")
-        if repository.move_pupil(uow.session, data["pupil_id"], data["to_org_id"],
+        if records.move_pupil(uow.session, data["pupil_id"], data["to_org_id"],
                                  data["moved_on"]) is None:
-            repository.upsert_pupil(uow.session, {"pupil_id": data["pupil_id"],
+            records.upsert_pupil(uow.session, {"pupil_id": data["pupil_id"],
                                                   "org_id": data["to_org_id"]})
 
     @subscribe("referrals", "referral.closed")
@@ -760,17 +760,17 @@ class ProvisionService(PlatformService):
 
     @subscribe("pupils", "pupil.erased")
     def on_pupil_erased(self, event, uow):
-        repository.erase_pupil(uow.session, event["data"]["pupil_id"])
+        records.erase_pupil(uow.session, event["data"]["pupil_id"])
 
 
 def impact_rows(s, as_of, *, group_by="provision", org_id=None, catalogue_id=None):
     """Impact report rows, ready for JSON or CSV (used by the API and the bench)."""
-    rows, entries = repository.impact(s, as_of, group_by=group_by, org_id=org_id,
+    rows, entries = records.impact(s, as_of, group_by=group_by, org_id=org_id,
                                       catalogue_id=catalogue_id)
-    names = repository.org_names(s)
+    names = records.org_names(s)
     out = []
     for row in rows:
-        key = dict(zip(repository.KEY_COLUMNS[group_by], row.key, strict=True))
+        key = dict(zip(records.KEY_COLUMNS[group_by], row.key, strict=True))
         cid, oid = key.get("catalogue_id"), key.get("org_id")
         out.append({
             "catalogue_id": cid, "provision": entries[cid]["name"] if cid else None,
