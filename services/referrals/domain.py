@@ -370,3 +370,17 @@ def statement(minutes_bought, visits):
     used = minutes_bought - balance
     return {"minutes_bought": minutes_bought, "minutes_used": used,
             "minutes_left": balance, "lines": lines}
+
+
+def must_wait(capacity, places_held, waiting_count):
+    """Whether a referral accepted now waits for a place: over the cap, or others
+    already waiting ahead of it."""
+    return not has_place(capacity, places_held) or bool(waiting_count)
+
+
+def overdue_items(candidates, today, acknowledge_days, triage_days):
+    """One row per clock breached by each candidate referral (the overdue list)."""
+    return [{"referral_id": r.id, "reference": r.reference,
+             "school_org_id": r.school_org_id, "status": r.status,
+             "clock": b.clock, "due_date": b.due_date}
+            for r in candidates for b in breaches(r, today, acknowledge_days, triage_days)]

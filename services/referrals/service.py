@@ -8,13 +8,10 @@ machine does not allow from the current status answers 409 problem details.
 """
 
 import logging
-import uuid
-from datetime import timedelta
 
 from marshmallow import ValidationError, fields
 from nameko.timer import timer
 from nameko.web.handlers import HttpRequestHandler
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 from werkzeug.utils import redirect, send_from_directory
@@ -28,7 +25,6 @@ from services.common.http import PlatformWebServer, api
 from services.common.outbox import OutboxRelay
 from services.common.problems import (
     Conflict,
-    Forbidden,
     NotFound,
     Problem,
     Unprocessable,
@@ -36,18 +32,8 @@ from services.common.problems import (
 )
 from services.common.service import PlatformService
 
-from . import domain, web
-from .models import (
-    Agreement,
-    Base,
-    Organisation,
-    OverdueBreach,
-    Referral,
-    SignInLink,
-    Transition,
-    Visit,
-    WebSession,
-)
+from . import domain, records, web
+from .models import Base
 from .schemas import (
     AgreementCreateSchema,
     AgreementListSchema,
@@ -111,106 +97,11 @@ def clock_settings():
             int(settings.get("TRIAGE_WORKING_DAYS", "10", service=SERVICE)))
 
 
-def _scope(principal):
-    return domain.scope_of(principal.roles, principal.org, principal.sub)
-
-
-def _scope_filter(scope):
-    if scope.kind == "all":
-        return []
-    if scope.kind == "school":
-        return [Referral.school_org_id == scope.value]
-    if scope.kind == "practitioner":
-        return [Referral.practitioner_sub == scope.value]
-    return [Referral.id.is_(None)]
-
-
-def load_referral(session, principal, referral_id, for_update=False):
-    """The referral if the caller may see it; another school's (or practitioner's) → 404."""
-    stmt = select(Referral).where(Referral.id == referral_id,
-                                  *_scope_filter(_scope(principal)))
-    if for_update:
-        stmt = stmt.with_for_update()
-    referral = session.execute(stmt).scalar_one_or_none()
-    if referral is None:
-        raise NotFound("No such referral")
-    return referral
-
-
-def legal(referral, action):
-    """The state `action` leads to, or 409 problem details naming the current status."""
-    try:
-        return domain.target(action, referral.status)
-    except domain.IllegalTransition as exc:
-        raise Conflict(str(exc), errors={"status": [referral.status]}) from None
-
-
-def move(uow, referral, action, principal, now):
-    """Apply a state-machine action: 409 if illegal, 403 if the role may not; record it."""
-    if not domain.may(action, principal.roles):
-        raise Forbidden("Your role does not allow this")
-    before = referral.status
-    referral.status = legal(referral, action)
-    uow.session.add(Transition(referral_id=referral.id, from_status=before,
-                               to_status=referral.status, action=action,
-                               actor=principal.sub, at=now))
-
-
-def emit(uow, event_type, referral, data, actor):
-    uow.emit(event_type, data, org_id=referral.school_org_id, actor=actor)
-
-
-def agreement_usage(session, agreement):
-    """Attach minutes used, places held and the waiting count to an agreement."""
-    agreement.minutes_used = session.execute(
-        select(func.coalesce(func.sum(Visit.minutes), 0))
-        .where(Visit.agreement_id == agreement.id)).scalar_one()
-    agreement.places_held = session.execute(
-        select(func.count()).select_from(Referral).where(
-            Referral.agreement_id == agreement.id, Referral.status.in_(domain.HOLDS_PLACE),
-            Referral.waiting.is_(False))).scalar_one()
-    agreement.waiting_count = session.execute(
-        select(func.count()).select_from(Referral).where(
-            Referral.agreement_id == agreement.id, Referral.status == domain.ACCEPTED,
-            Referral.waiting.is_(True))).scalar_one()
-    return agreement
-
-
-def grant_places(uow, agreement, actor, now):
-    """Give freed places to waiting referrals, in the order they started waiting."""
-    agreement_usage(uow.session, agreement)
-    n = domain.places_to_grant(agreement.capacity, agreement.places_held,
-                               agreement.waiting_count)
-    if n <= 0:
-        return []
-    queue = uow.session.execute(
-        select(Referral).where(Referral.agreement_id == agreement.id,
-                               Referral.status == domain.ACCEPTED,
-                               Referral.waiting.is_(True))
-        .order_by(Referral.waiting_since, Referral.id).limit(n).with_for_update()).scalars().all()
-    for referral in queue:
-        referral.waiting = False
-        uow.session.add(Transition(referral_id=referral.id, from_status=referral.status,
-                                   to_status=referral.status, action="grant_place",
-                                   actor=actor, at=now))
-        emit(uow, "referral.place_granted", referral,
-             {**domain.base_event(referral), "agreement_id": agreement.id}, actor)
-    return queue
-
-
 def submit_new(database, principal, body):
     """Store a complete referral as submitted and emit `referral.submitted` (API and form)."""
     now = utcnow()
     with database.unit_of_work() as uow:
-        referral = Referral(**domain.new_referral(
-            body, school_org_id=principal.org, actor=principal.sub, now=now))
-        uow.session.add(referral)
-        uow.session.add(Transition(referral_id=referral.id, from_status=None,
-                                   to_status=referral.status, action="submit",
-                                   actor=principal.sub, at=now))
-        uow.session.flush()
-        emit(uow, "referral.submitted", referral, domain.submitted_event(referral),
-             principal.sub)
+        referral = records.submit_new(uow, principal, body, now)
     return referral
 
 
@@ -218,23 +109,7 @@ def submit_existing(database, principal, referral_id, info_answer=None):
     """Submit a draft, or resubmit with the answer to a request for more information."""
     now = utcnow()
     with database.unit_of_work() as uow:
-        referral = load_referral(uow.session, principal, referral_id, for_update=True)
-        resubmission = referral.status == domain.INFO_REQUESTED
-        if resubmission and not info_answer:
-            raise from_validation_error(ValidationError(
-                {"info_answer": ["Answer the request for more information"]}))
-        if referral.status in domain.EDITABLE:
-            try:  # a draft must be complete before it is submitted
-                ReferralCreateSchema().load(domain.submission_body(referral))
-            except ValidationError as exc:
-                raise from_validation_error(exc) from None
-        move(uow, referral, "submit", principal, now)
-        if resubmission:
-            referral.info_answer = info_answer
-        referral.submitted_at = now
-        referral.first_submitted_at = referral.first_submitted_at or now
-        emit(uow, "referral.submitted", referral,
-             domain.submitted_event(referral, resubmission=resubmission), principal.sub)
+        referral = records.submit_existing(uow, principal, referral_id, info_answer, now)
     return referral
 
 
@@ -245,11 +120,8 @@ def scan_overdue(database, now=None):
     today = domain.london_date(now)
     ack_days, triage_days = clock_settings()
     with database.session() as s:
-        candidates = s.execute(select(Referral).where(
-            Referral.status.in_((domain.SUBMITTED, domain.INFO_REQUESTED)))).scalars().all()
-        known = {(b.referral_id, b.clock, b.due_date) for b in s.execute(
-            select(OverdueBreach).where(OverdueBreach.referral_id.in_(
-                [r.id for r in candidates]))).scalars()} if candidates else set()
+        candidates = records.awaiting_triage(s)
+        known = records.known_breaches(s, candidates)
     emitted = 0
     for referral in candidates:
         for breach in domain.breaches(referral, today, ack_days, triage_days):
@@ -257,12 +129,7 @@ def scan_overdue(database, now=None):
                 continue
             try:
                 with database.unit_of_work() as uow:
-                    uow.session.add(OverdueBreach(referral_id=referral.id, clock=breach.clock,
-                                                  due_date=breach.due_date, detected_at=now))
-                    uow.session.flush()
-                    emit(uow, "referral.overdue", referral,
-                         {**domain.base_event(referral), "clock": breach.clock,
-                          "due_date": breach.due_date.isoformat()}, "referrals-timer")
+                    records.record_breach(uow, referral, breach, now)
                 emitted += 1
             except IntegrityError:  # another instance recorded this breach first
                 continue
@@ -288,12 +155,7 @@ class ReferralsService(PlatformService):
     def create_draft(self, request, principal, body):
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            referral = Referral(**domain.new_referral(
-                body, school_org_id=principal.org, actor=principal.sub, now=now, submit=False))
-            uow.session.add(referral)
-            uow.session.add(Transition(referral_id=referral.id, from_status=None,
-                                       to_status=referral.status, action="create_draft",
-                                       actor=principal.sub, at=now))
+            referral = records.create_draft(uow, principal, body, now)
         return referral
 
     @api("PATCH", PATH, roles=("partner_referrer",), body=ReferralDraftSchema,
@@ -301,28 +163,15 @@ class ReferralsService(PlatformService):
          summary="Edit a referral (only a draft or one awaiting more information)")
     def edit_referral(self, request, principal, body, referral_id):
         with self.db.unit_of_work() as uow:
-            referral = load_referral(uow.session, principal, referral_id, for_update=True)
-            if referral.status not in domain.EDITABLE:
-                raise Conflict(f"A referral that is {referral.status} cannot be edited",
-                               errors={"status": [referral.status]})
-            for key, value in domain.referral_fields(body).items():
-                setattr(referral, key, value)
+            referral = records.edit_referral(uow, principal, referral_id, body)
         return referral
 
     @api("GET", "/api/v1/referrals", roles=READERS, query=ListQuerySchema,
          response=ReferralPageSchema,
          summary="List referrals: a school its own, a practitioner theirs, the trust all")
     def list_referrals(self, request, principal, query):
-        where = _scope_filter(_scope(principal))
-        for key in ("status", "school_org_id", "waiting"):
-            if key in query:
-                where.append(getattr(Referral, key) == query[key])
-        order = ((Referral.waiting_since, Referral.id) if query.get("waiting")
-                 else (Referral.created_at.desc(), Referral.id))
         with self.db.session() as s:
-            total = s.execute(select(func.count()).select_from(Referral).where(*where)).scalar_one()
-            items = s.execute(select(Referral).where(*where).order_by(*order)
-                              .limit(query["limit"]).offset(query["offset"])).scalars().all()
+            total, items = records.list_referrals(s, principal, query)
         return {"items": items, "total": total, "limit": query["limit"],
                 "offset": query["offset"]}
 
@@ -332,27 +181,19 @@ class ReferralsService(PlatformService):
         today = domain.london_date(utcnow())
         ack_days, triage_days = clock_settings()
         with self.db.session() as s:
-            candidates = s.execute(select(Referral).where(
-                Referral.status.in_((domain.SUBMITTED, domain.INFO_REQUESTED)))
-                .order_by(Referral.first_submitted_at)).scalars().all()
-        items = [{"referral_id": r.id, "reference": r.reference,
-                  "school_org_id": r.school_org_id, "status": r.status,
-                  "clock": b.clock, "due_date": b.due_date}
-                 for r in candidates for b in domain.breaches(r, today, ack_days, triage_days)]
-        return {"items": items}
+            candidates = records.awaiting_triage(s, ordered=True)
+        return {"items": domain.overdue_items(candidates, today, ack_days, triage_days)}
 
     @api("GET", PATH, roles=READERS, response=ReferralSchema, summary="Get one referral")
     def get_referral(self, request, principal, referral_id):
         with self.db.session() as s:
-            return load_referral(s, principal, referral_id)
+            return records.load_referral(s, principal, referral_id)
 
     @api("GET", PATH + "/transitions", roles=READERS, response=TransitionSchema,
          summary="A referral's history: every transition with who and when")
     def list_transitions(self, request, principal, referral_id):
         with self.db.session() as s:
-            load_referral(s, principal, referral_id)
-            return s.execute(select(Transition).where(Transition.referral_id == referral_id)
-                             .order_by(Transition.id)).scalars().all()
+            return records.transitions(s, principal, referral_id)
 
     # -- the school's actions -------------------------------------------------------
 
@@ -373,11 +214,7 @@ class ReferralsService(PlatformService):
          summary="Acknowledge a submitted referral (stops the acknowledgement clock)")
     def acknowledge(self, request, principal, referral_id):
         with self.db.unit_of_work() as uow:
-            referral = load_referral(uow.session, principal, referral_id, for_update=True)
-            if referral.status not in (domain.SUBMITTED, domain.INFO_REQUESTED):
-                raise Conflict(f"A referral that is {referral.status} cannot be acknowledged",
-                               errors={"status": [referral.status]})
-            referral.acknowledged_at = referral.acknowledged_at or utcnow()
+            referral = records.acknowledge(uow, principal, referral_id)
         return referral
 
     @api("POST", PATH + "/request-info", roles=domain.TRIAGE, body=RequestInfoSchema,
@@ -385,28 +222,15 @@ class ReferralsService(PlatformService):
     def request_info(self, request, principal, body, referral_id):
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            referral = load_referral(uow.session, principal, referral_id, for_update=True)
-            move(uow, referral, "request_info", principal, now)
-            referral.info_question, referral.info_answer = body["question"], None
-            referral.acknowledged_at = referral.acknowledged_at or now
-            emit(uow, "referral.info_requested", referral, domain.base_event(referral),
-                 principal.sub)
+            referral = records.request_info(uow, principal, referral_id, body["question"], now)
         return referral
-
-    def _agreement_for(self, session, referral, today, for_update=False):
-        year, term = domain.term_of(today)
-        stmt = select(Agreement).where(Agreement.school_org_id == referral.school_org_id,
-                                       Agreement.academic_year == year, Agreement.term == term)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return session.execute(stmt).scalar_one_or_none()
 
     @api("GET", PATH + "/triage", roles=TRIAGE_READERS, response=TriageSchema,
          summary="Check a referral against its agreement's acceptance criteria")
     def triage(self, request, principal, referral_id):
         with self.db.session() as s:
-            referral = load_referral(s, principal, referral_id)
-            agreement = self._agreement_for(s, referral, domain.london_date(utcnow()))
+            referral = records.load_referral(s, principal, referral_id)
+            agreement = records.agreement_for(s, referral, domain.london_date(utcnow()))
         criteria = domain.triage(referral, agreement)
         return {"referral_id": referral.id, "agreement_id": agreement and agreement.id,
                 "all_met": all(c.met for c in criteria), "criteria": criteria}
@@ -417,23 +241,7 @@ class ReferralsService(PlatformService):
     def accept(self, request, principal, referral_id):
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            referral = load_referral(uow.session, principal, referral_id, for_update=True)
-            legal(referral, "accept")
-            agreement = self._agreement_for(uow.session, referral, domain.london_date(now),
-                                            for_update=True)
-            unmet = domain.unmet(domain.triage(referral, agreement))
-            if unmet:
-                raise Conflict("The referral does not meet the acceptance criteria: "
-                               + ", ".join(sorted(unmet)), errors=unmet)
-            move(uow, referral, "accept", principal, now)
-            agreement_usage(uow.session, agreement)
-            referral.agreement_id = agreement.id
-            referral.acknowledged_at = referral.acknowledged_at or now
-            if not domain.has_place(agreement.capacity, agreement.places_held) \
-                    or agreement.waiting_count:
-                referral.waiting, referral.waiting_since = True, now
-            emit(uow, "referral.accepted", referral, domain.accepted_event(referral),
-                 principal.sub)
+            referral = records.accept(uow, principal, referral_id, now)
         return referral
 
     @api("POST", PATH + "/decline", roles=domain.TRIAGE, body=DeclineSchema,
@@ -441,12 +249,7 @@ class ReferralsService(PlatformService):
     def decline(self, request, principal, body, referral_id):
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            referral = load_referral(uow.session, principal, referral_id, for_update=True)
-            move(uow, referral, "decline", principal, now)
-            referral.decline_reason = body["reason"]
-            referral.acknowledged_at = referral.acknowledged_at or now
-            emit(uow, "referral.declined", referral,
-                 {**domain.base_event(referral), "reason": body["reason"]}, principal.sub)
+            referral = records.decline(uow, principal, referral_id, body["reason"], now)
         return referral
 
     @api("POST", PATH + "/allocate", roles=domain.TRIAGE, body=AllocateSchema,
@@ -455,16 +258,7 @@ class ReferralsService(PlatformService):
     def allocate(self, request, principal, body, referral_id):
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            referral = load_referral(uow.session, principal, referral_id, for_update=True)
-            move(uow, referral, "allocate", principal, now)
-            if referral.waiting:
-                raise Conflict("The referral is waiting for a place under its agreement's cap",
-                               errors={"waiting": ["Waiting for a place"]})
-            p = body["practitioner"]
-            referral.practitioner_sub = p["sub"]
-            referral.practitioner_name, referral.practitioner_email = p["name"], p["email"]
-            emit(uow, "referral.allocated", referral,
-                 {**domain.base_event(referral), "practitioner": p}, principal.sub)
+            referral = records.allocate(uow, principal, referral_id, body["practitioner"], now)
         return referral
 
     # -- visits, report, closure ---------------------------------------------------
@@ -475,40 +269,14 @@ class ReferralsService(PlatformService):
     def log_visit(self, request, principal, body, referral_id):
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            referral = load_referral(uow.session, principal, referral_id, for_update=True)
-            move(uow, referral, "log_visit", principal, now)
-            agreement = uow.session.execute(select(Agreement).where(
-                Agreement.id == referral.agreement_id).with_for_update()).scalar_one()
-            agreement_usage(uow.session, agreement)
-            try:
-                overridden = domain.check_visit_minutes(
-                    body["minutes"], agreement.minutes_bought, agreement.minutes_used,
-                    body["override"], principal.roles)
-            except domain.RuleBroken as exc:
-                raise Conflict(exc.detail, errors=exc.errors) from None
-            except PermissionError as exc:
-                raise Forbidden(str(exc)) from None
-            visit = Visit(id=str(uuid.uuid4()), referral_id=referral.id,
-                          agreement_id=agreement.id, visit_date=body["visit_date"],
-                          minutes=body["minutes"], seen=list(body["seen"]),
-                          observations=body["observations"],
-                          recommendations=body["recommendations"],
-                          practitioner_sub=principal.sub, override=overridden,
-                          override_by=principal.sub if overridden else None, logged_at=now)
-            uow.session.add(visit)
-            emit(uow, "referral.visit_logged", referral,
-                 {**domain.base_event(referral), "visit_id": visit.id,
-                  "visit_date": visit.visit_date.isoformat(), "minutes": visit.minutes},
-                 principal.sub)
+            visit = records.log_visit(uow, principal, referral_id, body, now)
         return visit
 
     @api("GET", PATH + "/visits", roles=READERS, response=VisitSchema,
          summary="A referral's visits")
     def list_visits(self, request, principal, referral_id):
         with self.db.session() as s:
-            load_referral(s, principal, referral_id)
-            return s.execute(select(Visit).where(Visit.referral_id == referral_id)
-                             .order_by(Visit.visit_date, Visit.logged_at)).scalars().all()
+            return records.visits(s, principal, referral_id)
 
     @api("POST", PATH + "/report", roles=domain.PRACTICE, body=ReportCreateSchema,
          response=ReferralSchema,
@@ -516,15 +284,7 @@ class ReferralsService(PlatformService):
     def issue_report(self, request, principal, body, referral_id):
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            referral = load_referral(uow.session, principal, referral_id, for_update=True)
-            move(uow, referral, "issue_report", principal, now)
-            referral.report_id = str(uuid.uuid4())
-            referral.report_summary = body["summary"]
-            referral.recommendations = [dict(r) for r in body["recommendations"]]
-            referral.report_issued_at = now
-            emit(uow, "referral.report_issued", referral,
-                 {**domain.base_event(referral), "report_id": referral.report_id},
-                 principal.sub)
+            referral = records.issue_report(uow, principal, referral_id, body, now)
         return referral
 
     @api("POST", PATH + "/close", roles=domain.TRIAGE, body=CloseSchema,
@@ -532,23 +292,13 @@ class ReferralsService(PlatformService):
     def close(self, request, principal, body, referral_id):
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            referral = load_referral(uow.session, principal, referral_id, for_update=True)
-            move(uow, referral, "close", principal, now)
-            referral.outcome, referral.closed_at = body["outcome"], now
-            emit(uow, "referral.closed", referral, domain.closed_event(referral), principal.sub)
-            uow.session.flush()
-            agreement = uow.session.execute(select(Agreement).where(
-                Agreement.id == referral.agreement_id).with_for_update()).scalar_one()
-            grant_places(uow, agreement, principal.sub, now)
+            referral = records.close(uow, principal, referral_id, body["outcome"], now)
         return referral
 
     def _simple(self, principal, referral_id, action):
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            referral = load_referral(uow.session, principal, referral_id, for_update=True)
-            move(uow, referral, action, principal, now)
-            emit(uow, domain.event_of(action), referral, domain.base_event(referral),
-                 principal.sub)
+            referral = records.simple_action(uow, principal, referral_id, action, now)
         return referral
 
     # -- agreements ----------------------------------------------------------------
@@ -557,48 +307,29 @@ class ReferralsService(PlatformService):
          response=AgreementSchema, status=201,
          summary="Create a service-level agreement with a partner school for a term")
     def create_agreement(self, request, principal, body):
-        agreement = Agreement(
-            id=str(uuid.uuid4()), school_org_id=body["school_org_id"],
-            academic_year=body["academic_year"], term=body["term"],
-            minutes_bought=round(body["hours_bought"] * 60), capacity=body["capacity"],
-            min_cycles=body["min_cycles"], consent_required=body["consent_required"],
-            upn_required=body["upn_required"], created_by=principal.sub, created_at=utcnow())
+        now = utcnow()
         try:
             with self.db.unit_of_work() as uow:
-                uow.session.add(agreement)
+                agreement = records.create_agreement(uow, body, principal.sub, now)
         except IntegrityError:
             raise Conflict("The school already has an agreement for that term",
                            errors={"term": ["Already agreed"]}) from None
         agreement.minutes_used = agreement.places_held = agreement.waiting_count = 0
         return agreement
 
-    def _load_agreement(self, session, principal, agreement_id, for_update=False):
-        stmt = select(Agreement).where(Agreement.id == agreement_id)
-        if not principal.has_any(domain.ALL_SEEING):
-            stmt = stmt.where(Agreement.school_org_id == principal.org)
-        if for_update:
-            stmt = stmt.with_for_update()
-        agreement = session.execute(stmt).scalar_one_or_none()
-        if agreement is None:
-            raise NotFound("No such agreement")
-        return agreement
-
     @api("GET", "/api/v1/agreements", roles=AGREEMENT_READERS, response=AgreementListSchema,
          summary="List agreements (a school reads its own)")
     def list_agreements(self, request, principal):
-        stmt = select(Agreement).order_by(Agreement.academic_year, Agreement.school_org_id,
-                                          Agreement.term)
-        if not principal.has_any(domain.ALL_SEEING):
-            stmt = stmt.where(Agreement.school_org_id == principal.org)
         with self.db.session() as s:
-            items = [agreement_usage(s, a) for a in s.execute(stmt).scalars().all()]
+            items = records.list_agreements(s, principal)
         return {"items": items}
 
     @api("GET", "/api/v1/agreements/<string:agreement_id>", roles=AGREEMENT_READERS,
          response=AgreementSchema, summary="Get one agreement with its hours and places")
     def get_agreement(self, request, principal, agreement_id):
         with self.db.session() as s:
-            return agreement_usage(s, self._load_agreement(s, principal, agreement_id))
+            return records.agreement_usage(
+                s, records.load_agreement(s, principal, agreement_id))
 
     @api("PATCH", "/api/v1/agreements/<string:agreement_id>", roles=("trust_admin",),
          body=AgreementUpdateSchema, response=AgreementSchema,
@@ -606,30 +337,17 @@ class ReferralsService(PlatformService):
     def update_agreement(self, request, principal, body, agreement_id):
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            agreement = self._load_agreement(uow.session, principal, agreement_id,
-                                             for_update=True)
-            if "hours_bought" in body:
-                agreement.minutes_bought = round(body["hours_bought"] * 60)
-            for key in ("capacity", "min_cycles", "consent_required", "upn_required"):
-                if key in body:
-                    setattr(agreement, key, body[key])
-            uow.session.flush()
-            grant_places(uow, agreement, principal.sub, now)
-            agreement_usage(uow.session, agreement)
+            agreement = records.update_agreement(uow, principal, agreement_id, body, now)
         return agreement
 
     @api("GET", "/api/v1/agreements/<string:agreement_id>/statement", roles=AGREEMENT_READERS,
          response=StatementSchema, summary="Statement of hours: bought, each visit, left")
     def agreement_statement(self, request, principal, agreement_id):
         with self.db.session() as s:
-            agreement = agreement_usage(s, self._load_agreement(s, principal, agreement_id))
-            rows = s.execute(
-                select(Visit.visit_date, Referral.reference, Visit.minutes, Visit.override)
-                .join(Referral, Referral.id == Visit.referral_id)
-                .where(Visit.agreement_id == agreement.id)
-                .order_by(Visit.visit_date, Visit.logged_at)).all()
-        return {"agreement": agreement,
-                **domain.statement(agreement.minutes_bought, [tuple(r) for r in rows])}
+            agreement = records.agreement_usage(
+                s, records.load_agreement(s, principal, agreement_id))
+            visits = records.statement_visits(s, agreement)
+        return {"agreement": agreement, **domain.statement(agreement.minutes_bought, visits)}
 
     # -- timer and subscriptions ------------------------------------------------------
 
@@ -646,8 +364,7 @@ class ReferralsService(PlatformService):
         if not token:
             return None
         with self.db.session() as s:
-            ws = s.execute(select(WebSession).where(
-                WebSession.token_hash == web.token_hash(token))).scalar_one_or_none()
+            ws = records.find_web_session(s, token)
         return ws if ws is not None and ws.expires_at > utcnow() else None
 
     def _page(self, request, template, status=200, ws=None, **context):
@@ -689,16 +406,8 @@ class ReferralsService(PlatformService):
                                                 "format, like name@example.com")])
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            org = uow.session.execute(select(Organisation).where(
-                Organisation.contact_email == email,
-                Organisation.kind == "partner_school")).scalars().first()
-            if org is not None:  # the same answer either way: no address enumeration
-                token = web.new_token()
-                uow.session.add(SignInLink(
-                    token_hash=web.token_hash(token), email=email, school_org_id=org.org_id,
-                    created_at=now, expires_at=now + timedelta(minutes=web.LINK_MINUTES)))
-                link = f"{settings.get('PUBLIC_BASE_URL')}{web.PREFIX}/sign-in/{token}"
-                uow.after_commit(lambda: web.send_sign_in_email(email, link))
+            # the same answer either way: no address enumeration
+            records.send_sign_in_link(uow, email, now)
         return self._page(request, "message.html", title="Check your email", lines=[
             "If that address belongs to a partner school, we have sent it a sign-in link.",
             f"The link works once and expires in {web.LINK_MINUTES} minutes."])
@@ -712,20 +421,12 @@ class ReferralsService(PlatformService):
     def form_use_link(self, request, token):
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            link = uow.session.execute(select(SignInLink).where(
-                SignInLink.token_hash == web.token_hash(token)).with_for_update()
-            ).scalar_one_or_none()
-            if link is None or link.used_at is not None or link.expires_at <= now:
-                return self._page(request, "message.html", status=400,
-                                  title="This sign-in link has expired or was already used",
-                                  lines=["Ask for a new link."], link=f"{web.PREFIX}/sign-in",
-                                  link_text="Sign in")
-            link.used_at = now
-            session_token = web.new_token()
-            uow.session.add(WebSession(
-                token_hash=web.token_hash(session_token), email=link.email,
-                school_org_id=link.school_org_id, csrf_token=web.new_token(), created_at=now,
-                expires_at=now + timedelta(hours=web.SESSION_HOURS)))
+            session_token = records.use_sign_in_link(uow, token, now)
+        if session_token is None:
+            return self._page(request, "message.html", status=400,
+                              title="This sign-in link has expired or was already used",
+                              lines=["Ask for a new link."], link=f"{web.PREFIX}/sign-in",
+                              link_text="Sign in")
         response = redirect(web.PREFIX, code=303)
         response.set_cookie(web.COOKIE, session_token, max_age=web.SESSION_HOURS * 3600,
                             path=web.PREFIX, httponly=True, samesite="Lax",
@@ -738,7 +439,7 @@ class ReferralsService(PlatformService):
         if ws is None:
             return principal
         with self.db.unit_of_work() as uow:
-            uow.session.execute(WebSession.__table__.delete().where(WebSession.id == ws.id))
+            records.end_web_session(uow, ws.id)
         response = redirect(f"{web.PREFIX}/sign-in", code=303)
         response.delete_cookie(web.COOKIE, path=web.PREFIX)
         return response
@@ -749,9 +450,7 @@ class ReferralsService(PlatformService):
         if ws is None:
             return principal
         with self.db.session() as s:
-            referrals = s.execute(select(Referral).where(
-                Referral.school_org_id == ws.school_org_id)
-                .order_by(Referral.created_at.desc()).limit(200)).scalars().all()
+            referrals = records.school_referrals(s, ws.school_org_id)
         return self._page(request, "dashboard.html", ws=ws, title="Your referrals",
                           referrals=referrals)
 
@@ -783,13 +482,12 @@ class ReferralsService(PlatformService):
     def _referral_page(self, request, ws, principal, referral_id, status=200, **context):
         with self.db.session() as s:
             try:
-                referral = load_referral(s, principal, referral_id)
+                referral = records.load_referral(s, principal, referral_id)
             except NotFound:
                 return self._page(request, "message.html", status=404, ws=ws,
                                   title="Page not found", lines=[], link=web.PREFIX,
                                   link_text="Back to your referrals")
-            history = s.execute(select(Transition).where(Transition.referral_id == referral_id)
-                                .order_by(Transition.id)).scalars().all()
+            history = records.history(s, referral_id)
         return self._page(request, "referral.html", status=status, ws=ws, r=referral,
                           history=history, title=f"Referral {referral.reference}", **context)
 
@@ -821,8 +519,4 @@ class ReferralsService(PlatformService):
 
     @subscribe("pupils", "organisation.onboarded")
     def on_organisation_onboarded(self, event, uow):
-        data = event["data"]
-        org = uow.session.get(Organisation, data["org_id"]) or Organisation(org_id=data["org_id"])
-        org.name, org.kind, org.urn = data["name"], data["kind"], data["urn"]
-        org.contact_email = (data.get("contact_email") or "").strip().lower() or None
-        uow.session.add(org)
+        records.upsert_organisation(uow, event["data"])
