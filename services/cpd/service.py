@@ -14,21 +14,12 @@ Who does what (the token's `org` and `roles`; there is no staff directory):
   trust-wide need/training report is for the trust organisation's
   `cpd_admin` and `trust_admin`.
 
-Capacity: every booking first bumps `sessions.booking_seq` (UPDATE ...
-RETURNING), which locks the session row for the transaction on PostgreSQL (and
-SQLite serialises writers), and numbers the booking for the waitlist; a place
-is taken only by `UPDATE sessions SET seats_taken = seats_taken + 1 WHERE
-seats_taken < capacity`, so the database never holds more than capacity.
+Queries, row locks, seat counters, the waitlist and certificates live in
+records.py (how capacity is held is described there); the rules in domain.py.
 """
 
-import csv
-import io
-import logging
-import uuid
-from datetime import UTC, date, datetime, time
+from datetime import date
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from services.common import settings
@@ -36,23 +27,11 @@ from services.common.consumer import subscribe
 from services.common.db import DatabaseProvider, utcnow
 from services.common.http import api
 from services.common.outbox import OutboxRelay
-from services.common.problems import Conflict, Forbidden, NotFound, Unprocessable
+from services.common.problems import NotFound
 from services.common.service import PlatformService
 
-from . import calendar, certificates, domain
-from .models import (
-    Base,
-    Booking,
-    Certificate,
-    Course,
-    CourseSession,
-    CpdRecord,
-    Evaluation,
-    Offer,
-    Organisation,
-    Person,
-    ReferralNeed,
-)
+from . import calendar, certificates, domain, records
+from .models import Base
 from .schemas import (
     AttendanceResultSchema,
     AttendanceSchema,
@@ -80,17 +59,13 @@ from .schemas import (
     TrendQuerySchema,
     TrendSchema,
     VerificationSchema,
-    calendar_path,
     feed_path,
     verify_path,
 )
 
-log = logging.getLogger(__name__)
-
-ADMIN = (domain.COURSE_ADMIN,)
+ADMIN = records.ADMIN
 BOOKERS = domain.STAFF_ROLES + ADMIN
 READERS = domain.STAFF_ROLES + ADMIN + ("auditor",)
-SESSIONS = CourseSession.__table__
 
 
 def _organiser_email():
@@ -109,64 +84,10 @@ def _offer_sessions():
     return int(settings.get("OFFER_SESSIONS", "3", service="cpd"))
 
 
-# -- database helpers (row locks and counters) ---------------------------------------
-
-def _lock_session(s, session_id, number=False):
-    """Lock the session row for this transaction; with number=True also return the
-    next booking number (the waitlist order). None if there is no such session."""
-    s.flush()
-    value = SESSIONS.c.booking_seq + 1 if number else SESSIONS.c.booking_seq
-    return s.execute(update(SESSIONS).where(SESSIONS.c.id == session_id)
-                     .values(booking_seq=value).returning(SESSIONS.c.booking_seq)
-                     ).scalar_one_or_none()
-
-
-def _take_seat(s, session_id):
-    s.flush()
-    result = s.execute(update(SESSIONS).where(
-        SESSIONS.c.id == session_id, SESSIONS.c.status == domain.SCHEDULED,
-        SESSIONS.c.seats_taken < SESSIONS.c.capacity,
-    ).values(seats_taken=SESSIONS.c.seats_taken + 1))
-    return result.rowcount == 1
-
-
-def _free_seat(s, session_id):
-    s.flush()
-    s.execute(update(SESSIONS).where(SESSIONS.c.id == session_id, SESSIONS.c.seats_taken > 0)
-              .values(seats_taken=SESSIONS.c.seats_taken - 1))
-
-
-def _fresh(s, model, ident):
-    return s.execute(select(model).where(model.id == ident)
-                     .execution_options(populate_existing=True)).scalar_one_or_none()
-
-
-def _conflict(exc):
-    errors = {exc.field: [exc.detail]} if exc.field else None
-    return Conflict(exc.detail, errors=errors)
-
-
-# -- events ----------------------------------------------------------------------
-
-def _times(session):
-    return {"session_id": session.id, "starts_at": session.starts_at.isoformat(),
-            "ends_at": session.ends_at.isoformat(), "venue": session.venue,
-            "online_url": session.online_url}
-
-
-def _booking_event(booking, course, session, person):
-    return {"booking_id": booking.id, "course_id": course.id, "course_title": course.title,
-            "org_id": booking.org_id,
-            "attendee": {"name": person.name, "email": person.email},
-            "session": _times(session), "status": booking.status,
-            "calendar_path": calendar_path(booking)}
-
-
-def _attendees(s, session_id, statuses):
-    rows = s.execute(select(Booking, Person).join(Person, Person.id == Booking.person_id)
-                     .where(Booking.session_id == session_id, Booking.status.in_(statuses))
-                     .order_by(Booking.seq)).all()
-    return rows
+def _ics(payload, filename):
+    return Response(payload, content_type="text/calendar; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store"})
 
 
 class CpdService(PlatformService):
@@ -176,79 +97,28 @@ class CpdService(PlatformService):
 
     # -- courses -----------------------------------------------------------------
 
-    def _course_for(self, s, principal, course_id, manage=False):
-        """The course if the caller may see it (manage: if they provide it)."""
-        course = s.get(Course, course_id)
-        if course is None:
-            raise NotFound("No such course")
-        provider = principal.org == course.provider_org_id and principal.has_any(ADMIN)
-        if provider:
-            return course
-        if course.status != domain.PUBLISHED:
-            raise NotFound("No such course")  # another organisation's draft
-        if manage:
-            raise Forbidden("Only the course's provider may change it")
-        return course
-
-    def _with_sessions(self, s, courses):
-        ids = [c.id for c in courses]
-        by_course = {}
-        if ids:
-            for sess in s.execute(select(CourseSession).where(CourseSession.course_id.in_(ids))
-                                  .execution_options(populate_existing=True)).scalars():
-                by_course.setdefault(sess.course_id, []).append(sess)
-        for c in courses:
-            c.loaded_sessions = by_course.get(c.id, [])
-        return courses
-
     @api("POST", "/api/v1/cpd/courses", roles=ADMIN, body=CourseCreateSchema,
          response=CourseSchema, status=201, summary="Create a draft course")
     def create_course(self, request, principal, body):
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            s = uow.session
-            prereqs = list(dict.fromkeys(body["prerequisites"]))
-            if prereqs:
-                known = set(s.execute(select(Course.id).where(
-                    Course.id.in_(prereqs), Course.provider_org_id == principal.org)).scalars())
-                unknown = [p for p in prereqs if p not in known]
-                if unknown:
-                    raise Unprocessable("Unknown prerequisite course", errors={
-                        "prerequisites": [f"No such course: {', '.join(unknown)}"]})
-            course = Course(id=str(uuid.uuid4()), provider_org_id=principal.org,
-                            title=body["title"].strip(), summary=body["summary"].strip(),
-                            audience=body["audience"].strip(), area_of_need=body["area_of_need"],
-                            cpd_hours=body["cpd_hours"], price_pence=body["price_pence"],
-                            prerequisites=prereqs, requires_approval=body["requires_approval"],
-                            places_per_org=body["places_per_org"], status=domain.DRAFT,
-                            created_by=principal.sub, created_at=now)
-            s.add(course)
+            course = records.create_course(uow, principal, body, now)
         course.loaded_sessions = []
         return course
 
     @api("GET", "/api/v1/cpd/courses", roles=READERS, query=CourseListQuerySchema,
          response=CoursePageSchema, summary="Published courses, and your own drafts")
     def list_courses(self, request, principal, query):
-        visible = Course.status == domain.PUBLISHED
-        if principal.has_any(ADMIN):
-            visible = or_(visible, Course.provider_org_id == principal.org)
-        where = [visible]
-        for key in ("area_of_need", "status"):
-            if key in query:
-                where.append(getattr(Course, key) == query[key])
         with self.db.session() as s:
-            total = s.execute(select(func.count()).select_from(Course).where(*where)).scalar_one()
-            items = s.execute(select(Course).where(*where).order_by(Course.created_at, Course.id)
-                              .limit(query["limit"]).offset(query["offset"])).scalars().all()
-            self._with_sessions(s, items)
+            items, total = records.list_courses(s, principal, query)
         return {"items": items, "total": total, "limit": query["limit"], "offset": query["offset"]}
 
     @api("GET", "/api/v1/cpd/courses/<string:course_id>", roles=READERS, response=CourseSchema,
          summary="One course with its sessions and places left")
     def get_course(self, request, principal, course_id):
         with self.db.session() as s:
-            course = self._course_for(s, principal, course_id)
-            self._with_sessions(s, [course])
+            course = records.course_for(s, principal, course_id)
+            records.with_sessions(s, [course])
         return course
 
     @api("PATCH", "/api/v1/cpd/courses/<string:course_id>", roles=ADMIN,
@@ -256,11 +126,7 @@ class CpdService(PlatformService):
          summary="Change a course you provide (a new price applies to new places only)")
     def update_course(self, request, principal, body, course_id):
         with self.db.unit_of_work() as uow:
-            course = self._course_for(uow.session, principal, course_id, manage=True)
-            for key, value in body.items():
-                setattr(course, key, value.strip() if isinstance(value, str) else value)
-            self._with_sessions(uow.session, [course])
-        return course
+            return records.update_course(uow, principal, course_id, body)
 
     @api("POST", "/api/v1/cpd/courses/<string:course_id>/sessions", roles=ADMIN,
          body=SessionCreateSchema, response=SessionSchema, status=201,
@@ -270,53 +136,17 @@ class CpdService(PlatformService):
         try:
             domain.check_session_times(body["starts_at"], body["ends_at"], now)
         except ValueError as exc:
-            field, _, msg = str(exc).partition(": ")
-            raise Unprocessable("The session's times are not valid", errors={field: [msg]}) from None
+            raise records.invalid_times(exc) from None
         with self.db.unit_of_work() as uow:
-            course = self._course_for(uow.session, principal, course_id, manage=True)
-            session = CourseSession(
-                id=str(uuid.uuid4()), course_id=course.id, starts_at=body["starts_at"],
-                ends_at=body["ends_at"], venue=body.get("venue"), online_url=body.get("online_url"),
-                facilitator=body["facilitator"].strip(), capacity=body["capacity"],
-                seats_taken=0, booking_seq=0, status=domain.SCHEDULED, sequence=0,
-                created_at=now, updated_at=now)
-            uow.session.add(session)
-        return session
+            return records.add_session(uow, principal, course_id, body, now)
 
     @api("POST", "/api/v1/cpd/courses/<string:course_id>/publish", roles=ADMIN,
          response=CourseSchema, summary="Publish a course: open it for booking")
     def publish_course(self, request, principal, course_id):
         with self.db.unit_of_work() as uow:
-            s = uow.session
-            course = self._course_for(s, principal, course_id, manage=True)
-            if course.status == domain.PUBLISHED:
-                raise Conflict("The course is already published")
-            self._with_sessions(s, [course])
-            try:
-                domain.can_publish(course.loaded_sessions)
-            except domain.RuleBroken as exc:
-                raise _conflict(exc) from None
-            course.status, course.published_at = domain.PUBLISHED, utcnow()
-            uow.emit("course.published", {
-                "course_id": course.id, "provider_org_id": course.provider_org_id,
-                "title": course.title, "area_of_need": course.area_of_need,
-                "cpd_hours": course.cpd_hours, "price_pence": course.price_pence,
-                "sessions": [_times(x) for x in sorted(course.loaded_sessions,
-                                                       key=lambda x: x.starts_at)
-                             if x.status == domain.SCHEDULED]},
-                org_id=course.provider_org_id, actor=principal.sub)
-        return course
+            return records.publish_course(uow, principal, course_id)
 
     # -- sessions ----------------------------------------------------------------
-
-    def _session_for(self, s, principal, session_id, number=False, manage=False):
-        """Lock the session row; return (session, course, booking number)."""
-        seq = _lock_session(s, session_id, number=number)
-        if seq is None:
-            raise NotFound("No such session")
-        session = _fresh(s, CourseSession, session_id)
-        course = self._course_for(s, principal, session.course_id, manage=manage)
-        return session, course, seq
 
     @api("PATCH", "/api/v1/cpd/sessions/<string:session_id>", roles=ADMIN,
          body=SessionUpdateSchema, response=SessionSchema,
@@ -324,97 +154,20 @@ class CpdService(PlatformService):
     def update_session(self, request, principal, body, session_id):
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            s = uow.session
-            session, course, _ = self._session_for(s, principal, session_id, manage=True)
-            if session.status != domain.SCHEDULED:
-                raise Conflict("The session is cancelled")
-            previous = _times(session)
-            starts_at = body.get("starts_at", session.starts_at)
-            ends_at = body.get("ends_at", session.ends_at)
-            if "starts_at" in body or "ends_at" in body:
-                try:
-                    domain.check_session_times(starts_at, ends_at, now)
-                except ValueError as exc:
-                    field, _, msg = str(exc).partition(": ")
-                    raise Unprocessable("The session's times are not valid",
-                                        errors={field: [msg]}) from None
-            if "capacity" in body and body["capacity"] < session.seats_taken:
-                raise Conflict("Fewer places than confirmed bookings: cancel bookings first",
-                               errors={"capacity": [f"At least {session.seats_taken}"]})
-            venue = body.get("venue", session.venue)
-            online = body.get("online_url", session.online_url)
-            if not venue and not online:
-                raise Unprocessable("Give a venue or an online link",
-                                    errors={"venue": ["Give a venue or an online link"]})
-            moved = (starts_at != session.starts_at or ends_at != session.ends_at
-                     or venue != session.venue or online != session.online_url)
-            session.starts_at, session.ends_at = starts_at, ends_at
-            session.venue, session.online_url = venue, online
-            if "facilitator" in body:
-                session.facilitator = body["facilitator"].strip()
-            grew = "capacity" in body and body["capacity"] > session.capacity
-            if "capacity" in body:
-                session.capacity = body["capacity"]
-            session.updated_at = now
-            if moved:
-                session.sequence += 1
-                if course.status == domain.PUBLISHED:
-                    rows = _attendees(s, session.id, domain.ACTIVE)
-                    uow.emit("session.rescheduled", {
-                        "course_id": course.id, "course_title": course.title,
-                        "session": _times(session), "previous": previous,
-                        "attendees": [{"booking_id": b.id, "org_id": b.org_id, "name": p.name,
-                                       "email": p.email} for b, p in rows]},
-                        org_id=course.provider_org_id, actor=principal.sub)
-            if grew:
-                self._promote(uow, course, session, principal.sub)
-            s.flush()
-            session = _fresh(s, CourseSession, session_id)
-        return session
+            return records.update_session(uow, principal, session_id, body, now)
 
     @api("POST", "/api/v1/cpd/sessions/<string:session_id>/cancel", roles=ADMIN,
          response=SessionSchema, summary="Cancel a session: everyone booked is told")
     def cancel_session(self, request, principal, session_id):
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            s = uow.session
-            session, course, _ = self._session_for(s, principal, session_id, manage=True)
-            if session.status == domain.CANCELLED:
-                raise Conflict("The session is already cancelled")
-            rows = _attendees(s, session.id, domain.ACTIVE)
-            for booking, _person in rows:
-                booking.status, booking.cancelled_at = domain.CANCELLED, now
-                booking.revision += 1
-                booking.cancel_reason = "session_cancelled"
-            session.status, session.seats_taken = domain.CANCELLED, 0
-            session.sequence += 1
-            session.updated_at = now
-            uow.emit("session.cancelled", {
-                "course_id": course.id, "course_title": course.title,
-                "session": _times(session),
-                "attendees": [{"booking_id": b.id, "org_id": b.org_id, "name": p.name,
-                               "email": p.email} for b, p in rows]},
-                org_id=course.provider_org_id, actor=principal.sub)
-            # Whoever attended every session that still goes ahead has now completed it.
-            s.flush()
-            for person_id in set(s.execute(select(Booking.person_id).where(
-                    Booking.course_id == course.id, Booking.attended.is_(True))).scalars()):
-                self._complete_if_done(uow, course, person_id, principal.sub)
-        return session
+            return records.cancel_session(uow, principal, session_id, now)
 
     @api("GET", "/api/v1/cpd/sessions/<string:session_id>/bookings", roles=ADMIN,
          response=BookingSchema, summary="Bookings on a session (a CPD lead sees their own staff's)")
     def list_session_bookings(self, request, principal, session_id):
         with self.db.session() as s:
-            session = s.get(CourseSession, session_id)
-            if session is None:
-                raise NotFound("No such session")
-            course = self._course_for(s, principal, session.course_id)
-            where = [Booking.session_id == session_id]
-            if course.provider_org_id != principal.org:
-                where.append(Booking.org_id == principal.org)
-            rows = s.execute(select(Booking, Person).join(Person, Person.id == Booking.person_id)
-                             .where(*where).order_by(Booking.seq)).all()
+            rows = records.session_bookings(s, principal, session_id)
         position = 0
         out = []
         for booking, person in rows:
@@ -427,73 +180,6 @@ class CpdService(PlatformService):
 
     # -- bookings -------------------------------------------------------------
 
-    def _person(self, s, org_id, attendee, sub=None):
-        email = attendee["email"].strip().lower()
-        name = attendee["name"].strip()
-        if sub is not None:
-            mine = s.execute(select(Person).where(Person.org_id == org_id, Person.sub == sub)
-                             ).scalar_one_or_none()
-            if mine is not None:
-                if mine.email != email:
-                    raise Unprocessable("You book with the email of your first booking", errors={
-                        "attendee.email": ["Not the email your bookings are under"]})
-                return mine
-        person = s.execute(select(Person).where(Person.org_id == org_id, Person.email == email)
-                           ).scalar_one_or_none()
-        if person is None:
-            person = Person(id=str(uuid.uuid4()), org_id=org_id, email=email, name=name, sub=sub,
-                            feed_key=domain.new_key(), created_at=utcnow())
-            s.add(person)
-        elif sub is not None:
-            if person.sub not in (None, sub):
-                raise Conflict("Another member of staff books with that email",
-                               errors={"attendee.email": ["Belongs to another account"]})
-            person.sub = sub
-        return person
-
-    def _place(self, uow, booking, course, session, person, actor, promoted=False):
-        """Give the booking a place if one is free, else put it on the waitlist."""
-        s = uow.session
-        if _take_seat(s, session.id):
-            booking.status, booking.confirmed_at = domain.CONFIRMED, utcnow()
-            org = s.get(Organisation, booking.org_id)
-            booking.charge_pence = domain.charge_for(course, booking.org_id,
-                                                     org.kind if org else None)
-            booking.charge_term = domain.term_label(session.starts_at.date())
-            uow.emit("booking.promoted" if promoted else "booking.confirmed",
-                     _booking_event(booking, course, session, person),
-                     org_id=booking.org_id, actor=actor)
-            return True
-        booking.status = domain.WAITLISTED
-        s.flush()
-        position = s.execute(select(func.count()).select_from(Booking).where(
-            Booking.session_id == session.id, Booking.status == domain.WAITLISTED,
-            Booking.seq <= booking.seq)).scalar_one()
-        booking.waitlist_position = position
-        uow.emit("booking.waitlisted", {**_booking_event(booking, course, session, person),
-                                        "waitlist_position": position},
-                 org_id=booking.org_id, actor=actor)
-        return False
-
-    def _promote(self, uow, course, session, actor):
-        """Fill free places from the waitlist, first come first served."""
-        s = uow.session
-        while True:
-            s.flush()
-            nxt = s.execute(select(Booking).where(
-                Booking.session_id == session.id, Booking.status == domain.WAITLISTED)
-                .order_by(Booking.seq).limit(1)).scalar_one_or_none()
-            if nxt is None or not _take_seat(s, session.id):
-                return
-            nxt.status, nxt.confirmed_at = domain.CONFIRMED, utcnow()
-            nxt.revision += 1
-            org = s.get(Organisation, nxt.org_id)
-            nxt.charge_pence = domain.charge_for(course, nxt.org_id, org.kind if org else None)
-            nxt.charge_term = domain.term_label(session.starts_at.date())
-            person = s.get(Person, nxt.person_id)
-            uow.emit("booking.promoted", _booking_event(nxt, course, session, person),
-                     org_id=nxt.org_id, actor=actor)
-
     @api("POST", "/api/v1/cpd/sessions/<string:session_id>/bookings", roles=BOOKERS,
          body=BookingCreateSchema, response=BookingSchema, status=201,
          summary="Book a place: yourself, or (as your school's CPD lead) a member of your staff")
@@ -501,180 +187,56 @@ class CpdService(PlatformService):
         now = utcnow()
         by_lead = principal.has_any(ADMIN)
         with self.db.unit_of_work() as uow:
-            s = uow.session
-            session, course, seq = self._session_for(s, principal, session_id, number=True)
-            try:
-                domain.bookable(course, session, now)
-            except domain.RuleBroken as exc:
-                raise _conflict(exc) from None
-            person = self._person(s, principal.org, body["attendee"],
-                                  sub=None if by_lead else principal.sub)
-            try:
-                s.flush()
-            except IntegrityError:  # the same new person booked twice at the same instant
-                raise Conflict("A booking for this person is in progress: try again") from None
-            taken = s.execute(select(func.count()).select_from(Booking).where(
-                Booking.session_id == session.id, Booking.person_id == person.id,
-                Booking.status.in_(domain.ACTIVE))).scalar_one()
-            if taken:
-                raise Conflict("Already booked on this session",
-                               errors={"attendee.email": ["Already booked on this session"]})
-            if course.prerequisites:
-                done = s.execute(select(Certificate.course_id).where(
-                    Certificate.person_id == person.id)).scalars().all()
-                missing = domain.missing_prerequisites(course.prerequisites, done)
-                if missing:
-                    raise Conflict("Complete the prerequisite courses first",
-                                   errors={"prerequisites": missing})
-            limit = domain.places_per_org(course, _default_places_per_org())
-            if limit is not None:
-                held = s.execute(select(func.count()).select_from(Booking).where(
-                    Booking.session_id == session.id, Booking.org_id == principal.org,
-                    Booking.status.in_(domain.ACTIVE))).scalar_one()
-                if held >= limit:
-                    raise Conflict(f"Your organisation already holds {held} of its {limit} places "
-                                   "on this session")
-            booking = Booking(id=str(uuid.uuid4()), session_id=session.id, course_id=course.id,
-                              person_id=person.id, org_id=principal.org, seq=seq,
-                              status=domain.PENDING, booked_by=principal.sub, booked_at=now,
-                              charge_pence=0, calendar_key=domain.new_key(), revision=0)
-            s.add(booking)
-            if domain.initial_status(course, by_lead) == domain.PENDING:
-                uow.emit("booking.approval_requested",
-                         _booking_event(booking, course, session, person),
-                         org_id=booking.org_id, actor=principal.sub)
-            else:
-                self._place(uow, booking, course, session, person, principal.sub)
-        booking.person = person
-        return booking
-
-    def _booking_for(self, s, principal, booking_id, lock=False):
-        """(booking, course, session, person) if the caller may see it, else 404."""
-        booking = s.get(Booking, booking_id)
-        if booking is None:
-            raise NotFound("No such booking")
-        if lock:
-            _lock_session(s, booking.session_id)
-            booking = _fresh(s, Booking, booking_id)
-        course = s.get(Course, booking.course_id)
-        person = s.get(Person, booking.person_id)
-        is_provider = (principal.org == course.provider_org_id and principal.has_any(ADMIN))
-        is_lead = principal.org == booking.org_id and principal.has_any(ADMIN)
-        is_self = principal.org == booking.org_id and person.sub == principal.sub
-        if not (is_provider or is_lead or is_self):
-            raise NotFound("No such booking")
-        session = _fresh(s, CourseSession, booking.session_id)
-        booking.person = person
-        booking.access = "self" if is_self else "lead" if is_lead else "provider"
-        return booking, course, session, person
+            return records.create_booking(uow, principal, session_id, body["attendee"], now,
+                                          by_lead=by_lead,
+                                          default_limit=_default_places_per_org)
 
     @api("GET", "/api/v1/cpd/bookings/<string:booking_id>", roles=BOOKERS,
          response=BookingSchema, summary="One booking")
     def get_booking(self, request, principal, booking_id):
         with self.db.session() as s:
-            booking, _, session, _ = self._booking_for(s, principal, booking_id)
-            if booking.status == domain.WAITLISTED:
-                booking.waitlist_position = s.execute(select(func.count()).select_from(Booking)
-                                                      .where(Booking.session_id == session.id,
-                                                             Booking.status == domain.WAITLISTED,
-                                                             Booking.seq <= booking.seq)).scalar_one()
-        return booking
+            return records.get_booking(s, principal, booking_id)
 
     @api("GET", "/api/v1/cpd/me/bookings", roles=BOOKERS, response=BookingSchema,
          summary="Your own bookings")
     def my_bookings(self, request, principal):
         with self.db.session() as s:
-            rows = s.execute(select(Booking, Person).join(Person, Person.id == Booking.person_id)
-                             .where(Person.org_id == principal.org, Person.sub == principal.sub)
-                             .order_by(Booking.booked_at)).all()
-        for booking, person in rows:
-            booking.person = person
-        return [b for b, _ in rows]
+            return records.my_bookings(s, principal)
 
     @api("POST", "/api/v1/cpd/bookings/<string:booking_id>/cancel", roles=BOOKERS,
          response=BookingSchema, summary="Cancel a booking; the first on the waitlist moves up")
     def cancel_booking(self, request, principal, booking_id):
         with self.db.unit_of_work() as uow:
-            s = uow.session
-            booking, course, session, person = self._booking_for(s, principal, booking_id, lock=True)
-            if booking.status not in domain.ACTIVE:
-                raise Conflict("The booking is no longer active")
-            held_place = booking.status == domain.CONFIRMED
-            reason = {"self": "cancelled_by_attendee", "lead": "cancelled_by_cpd_lead",
-                      "provider": "cancelled_by_provider"}[booking.access]
-            booking.status, booking.cancelled_at = domain.CANCELLED, utcnow()
-            booking.revision += 1
-            booking.cancel_reason = reason
-            uow.emit("booking.cancelled", {**_booking_event(booking, course, session, person),
-                                           "reason": reason},
-                     org_id=booking.org_id, actor=principal.sub)
-            if held_place:
-                _free_seat(s, session.id)
-                self._promote(uow, course, session, principal.sub)
-        return booking
-
-    def _decide(self, principal, booking_id, approve):
-        with self.db.unit_of_work() as uow:
-            s = uow.session
-            booking, course, session, person = self._booking_for(s, principal, booking_id, lock=True)
-            if booking.org_id != principal.org:  # the provider does not approve for a school
-                raise Forbidden("Only your organisation's CPD lead decides on bookings")
-            if booking.status != domain.PENDING:
-                raise Conflict("The booking is not waiting for approval")
-            booking.revision += 1
-            if not approve:
-                booking.status, booking.cancelled_at = domain.DECLINED, utcnow()
-                booking.cancel_reason = "declined"
-                uow.emit("booking.cancelled", {**_booking_event(booking, course, session, person),
-                                               "reason": "declined"},
-                         org_id=booking.org_id, actor=principal.sub)
-                return booking
-            try:
-                domain.bookable(course, session, utcnow())
-            except domain.RuleBroken as exc:
-                raise _conflict(exc) from None
-            self._place(uow, booking, course, session, person, principal.sub)
-        return booking
+            return records.cancel_booking(uow, principal, booking_id)
 
     @api("POST", "/api/v1/cpd/bookings/<string:booking_id>/approve", roles=ADMIN,
          response=BookingSchema, summary="Approve a booking of your staff (CPD lead)")
     def approve_booking(self, request, principal, booking_id):
-        return self._decide(principal, booking_id, approve=True)
+        with self.db.unit_of_work() as uow:
+            return records.decide(uow, principal, booking_id, approve=True)
 
     @api("POST", "/api/v1/cpd/bookings/<string:booking_id>/decline", roles=ADMIN,
          response=BookingSchema, summary="Decline a booking of your staff (CPD lead)")
     def decline_booking(self, request, principal, booking_id):
-        return self._decide(principal, booking_id, approve=False)
+        with self.db.unit_of_work() as uow:
+            return records.decide(uow, principal, booking_id, approve=False)
 
     # -- calendar ---------------------------------------------------------------
-
-    def _ics(self, payload, filename):
-        return Response(payload, content_type="text/calendar; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store"})
 
     @api("GET", "/api/v1/cpd/calendar/<string:key>.ics", public=True,
          summary="A booking's iCalendar invitation (the key is in the booking's events): "
                  "tentative while pending or waitlisted, confirmed with a place, cancelled after")
     def booking_invitation(self, request, key):
         with self.db.session() as s:
-            booking = s.execute(select(Booking).where(Booking.calendar_key == key)
-                                ).scalar_one_or_none()
-            if booking is None:
-                raise NotFound("No such invitation")
-            session = s.get(CourseSession, booking.session_id)
-            course = s.get(Course, booking.course_id)
-            person = s.get(Person, booking.person_id)
-        return self._ics(calendar.invitation(booking, session, course, person, _organiser_email()),
-                         "invitation.ics")
+            booking, session, course, person = records.invitation(s, key)
+        return _ics(calendar.invitation(booking, session, course, person, _organiser_email()),
+                    "invitation.ics")
 
     @api("GET", "/api/v1/cpd/me/feed", roles=BOOKERS, response=FeedSchema,
          summary="Where your personal calendar feed is (subscribe to it in a calendar app)")
     def my_feed(self, request, principal):
         with self.db.session() as s:
-            person = s.execute(select(Person).where(Person.org_id == principal.org,
-                                                    Person.sub == principal.sub)
-                               ).scalar_one_or_none()
+            person = records.my_person(s, principal)
         if person is None:
             raise NotFound("You have no bookings yet")
         return {"feed_path": feed_path(person)}
@@ -683,124 +245,33 @@ class CpdService(PlatformService):
          summary="A member of staff's calendar feed (the key comes from /me/feed)")
     def staff_feed(self, request, key):
         with self.db.session() as s:
-            person = s.execute(select(Person).where(Person.feed_key == key)).scalar_one_or_none()
-            if person is None:
-                raise NotFound("No such feed")
-            rows = s.execute(select(Booking, CourseSession, Course)
-                             .join(CourseSession, CourseSession.id == Booking.session_id)
-                             .join(Course, Course.id == Booking.course_id)
-                             .where(Booking.person_id == person.id,
-                                    or_(Booking.confirmed_at.is_not(None),
-                                        Booking.status.in_(domain.ACTIVE)))
-                             .order_by(CourseSession.starts_at)).all()
-        return self._ics(calendar.feed(rows, person, _organiser_email()), "cpd.ics")
+            person, rows = records.staff_feed(s, key)
+        return _ics(calendar.feed(rows, person, _organiser_email()), "cpd.ics")
 
     # -- attendance and certificates ----------------------------------------------
-
-    def _complete_if_done(self, uow, course, person_id, actor):
-        s = uow.session
-        if s.execute(select(Certificate.id).where(Certificate.course_id == course.id,
-                                                  Certificate.person_id == person_id)).first():
-            return None
-        scheduled = s.execute(select(CourseSession).where(
-            CourseSession.course_id == course.id, CourseSession.status == domain.SCHEDULED)
-        ).scalars().all()
-        attended = s.execute(select(Booking.session_id).where(
-            Booking.course_id == course.id, Booking.person_id == person_id,
-            Booking.status == domain.CONFIRMED, Booking.attended.is_(True))).scalars().all()
-        if not domain.course_completed([x.id for x in scheduled], attended):
-            return None
-        person = s.get(Person, person_id)
-        completed_on = max(x.ends_at for x in scheduled).date()
-        cert = Certificate(id=str(uuid.uuid4()), course_id=course.id, person_id=person.id,
-                           org_id=person.org_id, verification_code=domain.new_verification_code(),
-                           holder_name=person.name, course_title=course.title,
-                           cpd_hours=course.cpd_hours, completed_on=completed_on,
-                           issued_at=utcnow())
-        s.add(cert)
-        s.add(CpdRecord(id=str(uuid.uuid4()), person_id=person.id, org_id=person.org_id,
-                        course_id=course.id, certificate_id=cert.id, course_title=course.title,
-                        area_of_need=course.area_of_need, cpd_hours=course.cpd_hours,
-                        completed_on=completed_on))
-        uow.emit("certificate.issued", {
-            "certificate_id": cert.id, "course_id": course.id, "course_title": course.title,
-            "org_id": person.org_id, "attendee": {"name": person.name, "email": person.email},
-            "cpd_hours": course.cpd_hours, "verification_code": cert.verification_code,
-            "verify_path": verify_path(cert.verification_code)},
-            org_id=person.org_id, actor=actor)
-        return cert
 
     @api("PUT", "/api/v1/cpd/sessions/<string:session_id>/attendance", roles=ADMIN,
          body=AttendanceSchema, response=AttendanceResultSchema,
          summary="Mark who attended; completing every session issues the certificate")
     def mark_attendance(self, request, principal, body, session_id):
         with self.db.unit_of_work() as uow:
-            s = uow.session
-            session, course, _ = self._session_for(s, principal, session_id, manage=True)
-            if session.status != domain.SCHEDULED:
-                raise Conflict("The session is cancelled")
-            ids = [r["booking_id"] for r in body["records"]]
-            found = {b.id: b for b in s.execute(select(Booking).where(
-                Booking.id.in_(ids), Booking.session_id == session.id)).scalars()}
-            errors = {}
-            for i, record in enumerate(body["records"]):
-                booking = found.get(record["booking_id"])
-                if booking is None:
-                    errors[f"records.{i}.booking_id"] = ["No such booking on this session"]
-                elif booking.status != domain.CONFIRMED:
-                    errors[f"records.{i}.booking_id"] = ["The booking holds no place"]
-            if errors:
-                raise Unprocessable("Some bookings cannot be marked", errors=errors)
-            certified = set(s.execute(select(Certificate.person_id).where(
-                Certificate.course_id == course.id)).scalars())
-            for i, record in enumerate(body["records"]):
-                booking = found[record["booking_id"]]
-                if not record["attended"] and booking.person_id in certified:
-                    raise Conflict("A certificate was issued on this attendance",
-                                   errors={f"records.{i}.attended": ["Certificate issued"]})
-                booking.attended = record["attended"]
-            s.flush()
-            issued = []
-            for record in body["records"]:
-                booking = found[record["booking_id"]]
-                if record["attended"]:
-                    cert = self._complete_if_done(uow, course, booking.person_id, principal.sub)
-                    if cert is not None:
-                        issued.append(cert.id)
-            people = {p.id: p for p in s.execute(select(Person).where(
-                Person.id.in_([b.person_id for b in found.values()]))).scalars()}
-        for booking in found.values():
-            booking.person = people[booking.person_id]
-        return {"bookings": [found[i] for i in ids], "certificates_issued": issued}
-
-    def _certificate_for(self, s, principal, certificate_id):
-        cert = s.get(Certificate, certificate_id)
-        if cert is None:
-            raise NotFound("No such certificate")
-        person = s.get(Person, cert.person_id)
-        course = s.get(Course, cert.course_id)
-        same_org = principal.org == cert.org_id
-        allowed = (
-            (same_org and person.sub == principal.sub)
-            or (same_org and principal.has_any(domain.RECORD_READERS))
-            or (principal.org == course.provider_org_id and principal.has_any(ADMIN)))
-        if not allowed:
-            raise NotFound("No such certificate")
-        return cert, course
+            bookings, issued = records.mark_attendance(uow, principal, session_id,
+                                                       body["records"])
+        return {"bookings": bookings, "certificates_issued": issued}
 
     @api("GET", "/api/v1/cpd/certificates/<string:certificate_id>", roles=READERS,
          response=CertificateSchema, summary="One certificate")
     def get_certificate(self, request, principal, certificate_id):
         with self.db.session() as s:
-            cert, _ = self._certificate_for(s, principal, certificate_id)
+            cert, _ = records.certificate_for(s, principal, certificate_id)
         return cert
 
     @api("GET", "/api/v1/cpd/certificates/<string:certificate_id>/pdf", roles=READERS,
          summary="The certificate as PDF")
     def certificate_pdf(self, request, principal, certificate_id):
         with self.db.session() as s:
-            cert, course = self._certificate_for(s, principal, certificate_id)
-            provider = s.get(Organisation, course.provider_org_id)
+            cert, course = records.certificate_for(s, principal, certificate_id)
+            provider = records.provider_of(s, course)
         name = provider.name if provider else "SEN Trust"
         pdf = certificates.render_pdf(cert, name, _verify_base_url().rstrip("/")
                                       + verify_path(cert.verification_code))
@@ -813,12 +284,7 @@ class CpdService(PlatformService):
         if len(code) > 40:
             raise NotFound("No certificate has this code")
         with self.db.session() as s:
-            cert = s.execute(select(Certificate).where(
-                Certificate.verification_code == domain.normalise_code(code))).scalar_one_or_none()
-            if cert is None:
-                raise NotFound("No certificate has this code")
-            course = s.get(Course, cert.course_id)
-            provider = s.get(Organisation, course.provider_org_id)
+            cert, course, provider = records.verify(s, code)
         return {"valid": True, "verification_code": cert.verification_code,
                 "holder_name": cert.holder_name, "course_title": cert.course_title,
                 "cpd_hours": cert.cpd_hours, "completed_on": cert.completed_on,
@@ -826,66 +292,35 @@ class CpdService(PlatformService):
 
     # -- CPD records -------------------------------------------------------------
 
-    def _records(self, s, people):
-        ids = [p.id for p in people]
-        lines, certs = {}, {}
-        if ids:
-            for r in s.execute(select(CpdRecord).where(CpdRecord.person_id.in_(ids))
-                               .order_by(CpdRecord.completed_on)).scalars():
-                lines.setdefault(r.person_id, []).append(r)
-            for c in s.execute(select(Certificate).where(Certificate.person_id.in_(ids))
-                               .order_by(Certificate.issued_at)).scalars():
-                certs.setdefault(c.person_id, []).append(c)
-        return [{"person_id": p.id, "name": p.name, "email": p.email, "org_id": p.org_id,
-                 "total_hours": round(sum(r.cpd_hours for r in lines.get(p.id, [])), 2),
-                 "courses": lines.get(p.id, []), "certificates": certs.get(p.id, [])}
-                for p in people]
-
     @api("GET", "/api/v1/cpd/records/me", roles=BOOKERS, response=PersonRecordSchema,
          summary="Your CPD record: courses, hours, certificates")
     def my_record(self, request, principal):
         with self.db.session() as s:
-            person = s.execute(select(Person).where(Person.org_id == principal.org,
-                                                    Person.sub == principal.sub)
-                               ).scalar_one_or_none()
+            person = records.my_person(s, principal)
             if person is None:
                 return {"person_id": None, "name": None, "email": None, "org_id": principal.org,
                         "total_hours": 0.0, "courses": [], "certificates": []}
-            return self._records(s, [person])[0]
+            return records.person_records(s, [person])[0]
 
     @api("GET", "/api/v1/cpd/records/people/<string:person_id>", roles=domain.RECORD_READERS,
          response=PersonRecordSchema, summary="A member of your staff's CPD record")
     def person_record(self, request, principal, person_id):
         with self.db.session() as s:
-            person = s.get(Person, person_id)
-            if person is None or person.org_id != principal.org:
-                raise NotFound("No such member of staff")
-            return self._records(s, [person])[0]
+            person = records.staff_member(s, principal, person_id)
+            return records.person_records(s, [person])[0]
 
     @api("GET", "/api/v1/cpd/records", roles=domain.RECORD_READERS, query=RecordQuerySchema,
          response=OrgRecordSchema, summary="Your organisation's CPD record (format=csv to export)")
     def org_record(self, request, principal, query):
         with self.db.session() as s:
-            people = s.execute(select(Person).where(Person.org_id == principal.org)
-                               .order_by(Person.name, Person.id)).scalars().all()
-            records = self._records(s, people)
+            people = records.org_records(s, principal)
         if query["format"] == "csv":
-            buf = io.StringIO()
-            writer = csv.writer(buf)
-            writer.writerow(["name", "email", "course", "area_of_need", "cpd_hours",
-                             "completed_on", "verification_code"])
-            for rec in records:
-                codes = {c.course_id: c.verification_code for c in rec["certificates"]}
-                for line in rec["courses"]:
-                    writer.writerow([_csv_safe(rec["name"]), rec["email"],
-                                     _csv_safe(line.course_title), line.area_of_need,
-                                     f"{line.cpd_hours:g}", line.completed_on.isoformat(),
-                                     codes.get(line.course_id, "")])
-            return Response(buf.getvalue(), content_type="text/csv; charset=utf-8", headers={
-                "Content-Disposition": 'attachment; filename="cpd-records.csv"'})
+            return Response(domain.records_csv(people), content_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition":
+                                     'attachment; filename="cpd-records.csv"'})
         return {"org_id": principal.org,
-                "total_hours": round(sum(r["total_hours"] for r in records), 2),
-                "people": records}
+                "total_hours": round(sum(r["total_hours"] for r in people), 2),
+                "people": people}
 
     # -- charges ------------------------------------------------------------------
 
@@ -893,19 +328,8 @@ class CpdService(PlatformService):
          response=ChargesSchema,
          summary="Traded places per organisation and term (what you charge, and what you owe)")
     def charges(self, request, principal, query):
-        where = [Booking.status == domain.CONFIRMED, Booking.charge_pence > 0,
-                 or_(Booking.org_id == principal.org, Course.provider_org_id == principal.org)]
-        if "term" in query:
-            where.append(Booking.charge_term == query["term"])
         with self.db.session() as s:
-            rows = s.execute(
-                select(Booking.org_id, Booking.charge_term, func.count(),
-                       func.sum(Booking.charge_pence), Organisation.name)
-                .join(Course, Course.id == Booking.course_id)
-                .outerjoin(Organisation, Organisation.org_id == Booking.org_id)
-                .where(*where)
-                .group_by(Booking.org_id, Booking.charge_term, Organisation.name)
-                .order_by(Booking.charge_term, Booking.org_id)).all()
+            rows = records.charges(s, principal, query)
         out = [{"org_id": org, "term": term, "places": n, "total_pence": int(total),
                 "org_name": name} for org, term, n, total, name in rows]
         return {"rows": out, "total_pence": sum(r["total_pence"] for r in out)}
@@ -917,35 +341,14 @@ class CpdService(PlatformService):
          summary="Rate a course you attended and say what you will change")
     def evaluate_course(self, request, principal, body, course_id):
         with self.db.unit_of_work() as uow:
-            s = uow.session
-            course = self._course_for(s, principal, course_id)
-            person = s.execute(select(Person).where(Person.org_id == principal.org,
-                                                    Person.sub == principal.sub)
-                               ).scalar_one_or_none()
-            attended = person is not None and s.execute(select(Booking.id).where(
-                Booking.course_id == course.id, Booking.person_id == person.id,
-                Booking.attended.is_(True))).first() is not None
-            if not attended:
-                raise Conflict("Only those who attended the course evaluate it")
-            if s.execute(select(Evaluation.id).where(Evaluation.course_id == course.id,
-                                                     Evaluation.person_id == person.id)).first():
-                raise Conflict("You have already evaluated this course")
-            evaluation = Evaluation(id=str(uuid.uuid4()), course_id=course.id,
-                                    person_id=person.id, rating=body["rating"],
-                                    will_change=body["will_change"].strip(),
-                                    submitted_at=utcnow())
-            s.add(evaluation)
-        return evaluation
+            return records.evaluate_course(uow, principal, course_id, body)
 
     @api("GET", "/api/v1/cpd/courses/<string:course_id>/evaluations", roles=ADMIN,
          response=EvaluationSummarySchema, summary="Evaluation results of a course you provide")
     def course_evaluations(self, request, principal, course_id):
         with self.db.session() as s:
-            course = self._course_for(s, principal, course_id, manage=True)
-            rows = s.execute(select(Evaluation.rating, Evaluation.will_change)
-                             .where(Evaluation.course_id == course.id)
-                             .order_by(Evaluation.submitted_at)).all()
-        return {"course_id": course.id, **domain.evaluation_summary([tuple(r) for r in rows])}
+            course, ratings = records.course_ratings(s, principal, course_id)
+        return {"course_id": course.id, **domain.evaluation_summary(ratings)}
 
     # -- need against training -----------------------------------------------------
 
@@ -958,92 +361,21 @@ class CpdService(PlatformService):
         year, term = terms[0].split(" ")
         since = domain.term_dates(year, term)[0]
         with self.db.session() as s:
-            org = s.get(Organisation, principal.org)
-            if org is None or org.kind != "trust":
-                raise Forbidden("The trust-wide report is for the trust's own staff")
-            referrals = s.execute(select(ReferralNeed.area_of_need, ReferralNeed.closed_on)
-                                  .where(ReferralNeed.closed_on >= since)).all()
-            places = s.execute(
-                select(Course.area_of_need, CourseSession.starts_at)
-                .join(Booking, Booking.session_id == CourseSession.id)
-                .join(Course, Course.id == CourseSession.course_id)
-                .where(Booking.attended.is_(True), CourseSession.starts_at >= _start_of(since))
-            ).all()
-            hours = s.execute(select(CpdRecord.area_of_need, CpdRecord.completed_on,
-                                     CpdRecord.cpd_hours)
-                              .where(CpdRecord.completed_on >= since)).all()
-        return {"terms": terms, "areas": domain.need_trend(
-            terms, [(a, d) for a, d in referrals], [(a, t.date()) for a, t in places],
-            [(a, d, h) for a, d, h in hours])}
+            referrals, places, hours = records.need_trend_rows(s, principal, since)
+        return {"terms": terms, "areas": domain.need_trend(terms, referrals, places, hours)}
 
     @api("GET", "/api/v1/cpd/offers", roles=ADMIN, response=OfferSchema,
          summary="Sessions offered to your school after outreach recommended a course")
     def list_offers(self, request, principal):
         with self.db.session() as s:
-            offers = s.execute(select(Offer).where(Offer.school_org_id == principal.org)
-                               .order_by(Offer.offered_at.desc())).scalars().all()
-            ids = {i for o in offers for i in o.session_ids}
-            sessions = {x.id: x for x in s.execute(select(CourseSession).where(
-                CourseSession.id.in_(ids))).scalars()} if ids else {}
-            titles = dict(s.execute(select(Course.id, Course.title).where(
-                Course.id.in_({o.course_id for o in offers}))).all()) if offers else {}
-        for offer in offers:
-            offer.course_title = titles.get(offer.course_id)
-            offer.sessions = [sessions[i] for i in offer.session_ids if i in sessions]
-        return offers
+            return records.offers_for(s, principal)
 
     # -- events in -----------------------------------------------------------------
 
     @subscribe("pupils", "organisation.onboarded")
     def on_organisation_onboarded(self, event, uow):
-        data = event["data"]
-        org = uow.session.get(Organisation, data["org_id"]) or Organisation(org_id=data["org_id"])
-        org.name, org.kind, org.urn = data["name"], data["kind"], data["urn"]
-        org.contact_email = data.get("contact_email")
-        uow.session.add(org)
+        records.upsert_organisation(uow, event["data"])
 
     @subscribe("referrals", "referral.closed")
     def on_referral_closed(self, event, uow):
-        data, s = event["data"], uow.session
-        closed_on = event["occurred_at"].date()
-        for area in dict.fromkeys(data["areas_of_need"]):
-            if s.get(ReferralNeed, (data["referral_id"], area)) is None:
-                s.add(ReferralNeed(referral_id=data["referral_id"], area_of_need=area,
-                                   school_org_id=data["school_org_id"], closed_on=closed_on))
-        school = s.get(Organisation, data["school_org_id"])
-        now = utcnow()
-        for course_id in dict.fromkeys(data["recommended_course_ids"]):
-            course = s.get(Course, course_id)
-            if course is None or course.status != domain.PUBLISHED:
-                log.info("referral.closed recommends a course that is not open for booking")
-                continue
-            if s.execute(select(Offer.id).where(Offer.referral_id == data["referral_id"],
-                                                Offer.course_id == course.id)).first():
-                continue
-            upcoming = s.execute(select(CourseSession).where(
-                CourseSession.course_id == course.id, CourseSession.status == domain.SCHEDULED,
-                CourseSession.starts_at > now).order_by(CourseSession.starts_at)
-                .limit(_offer_sessions())).scalars().all()
-            if not upcoming:
-                continue
-            offer = Offer(id=str(uuid.uuid4()), school_org_id=data["school_org_id"],
-                          referral_id=data["referral_id"], course_id=course.id,
-                          session_ids=[x.id for x in upcoming], offered_at=now)
-            s.add(offer)
-            uow.emit("course.offered", {
-                "offer_id": offer.id, "school_org_id": data["school_org_id"],
-                "contact_email": school.contact_email if school else None,
-                "referral_contact": data["contact"],
-                "referral_id": data["referral_id"], "reference": data["reference"],
-                "course_id": course.id, "course_title": course.title,
-                "sessions": [_times(x) for x in upcoming]},
-                org_id=data["school_org_id"], actor="cpd")
-
-
-def _start_of(day):
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def _csv_safe(value):
-    """Stop a spreadsheet from running a cell as a formula (CSV injection)."""
-    return "'" + value if value and value[0] in "=+-@\t\r" else value
+        records.record_referral_closed(uow, event, offer_sessions=_offer_sessions)
