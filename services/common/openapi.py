@@ -3,6 +3,7 @@
 
 import inspect
 import re
+from decimal import Decimal
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -72,4 +73,20 @@ def build_openapi(service_cls):
             paths.setdefault(path, {})[method.lower()] = op
     for path, ops in paths.items():
         spec.path(path=path, operations=ops)
-    return spec.to_dict()
+    return _numbers(spec.to_dict())
+
+
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def _numbers(value):
+    """Bounds of Decimal fields (money) as JSON numbers: apispec writes them as
+    strings, which OpenAPI tools reject."""
+    if isinstance(value, dict):
+        return {k: float(v) if k in _BOUNDS and isinstance(v, str | Decimal) else _numbers(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    return value

@@ -193,7 +193,7 @@ class AttendanceSchema(Schema):
 
     @validates("records")
     def _once_each(self, value, **kwargs):
-        ids = [r["booking_id"] for r in value]
+        ids = [r.get("booking_id") for r in value]  # items may have failed validation
         if len(set(ids)) != len(ids):
             raise ValidationError("Each booking may appear once")
 

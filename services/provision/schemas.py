@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from services.common.paging import MAX_OFFSET
 from services.contracts.sen import AREAS_OF_NEED
 
 from .domain import COST_BASES, DELIVERY_ROLES, END_REASONS, PROGRESS, TIERS
@@ -189,7 +190,7 @@ class AssignmentQuerySchema(Schema):
     pupil_id = fields.String(validate=ID)
     status = fields.String(validate=validate.OneOf(("active", "ended")))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 # -- targets and outcomes -------------------------------------------------------------

@@ -5,7 +5,7 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.common.paging import PageQuerySchema, page_schema
+from services.common.paging import MAX_OFFSET, PageQuerySchema, page_schema
 from services.contracts.events import ORG_KINDS
 from services.contracts.sen import (
     AREAS_OF_NEED,
@@ -408,7 +408,7 @@ class ImportReportSchema(Schema):
 class AuditQuerySchema(Schema):
     pupil_id = fields.String()
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 class AuditEntrySchema(Schema):

@@ -512,3 +512,17 @@ def test_another_organisation_reaches_nothing_of_school_a(cpd, api):
         assert listed.json() == []
     assert sql(api[1], "SELECT id, status, attended FROM bookings ORDER BY id") == before
     assert len(outbox(api[1])) == events
+
+
+# -- found by schemathesis: malformed input must be a 422, never a 500 ---------------
+
+def test_attendance_item_without_a_booking_is_422(cpd, api):
+    _, (session_id,) = cpd.course()
+    resp = cpd.http.put(cpd.base + API + f"/sessions/{session_id}/attendance",
+                        json={"records": [{"attended": False}]}, headers=cpd.admin)
+    assert resp.status_code == 422 and "records.0.booking_id" in resp.json()["errors"]
+
+
+def test_an_offset_beyond_any_database_integer_is_422(cpd, api):
+    resp = cpd.get("/courses?offset=6128171837146351818353147904", cpd.h(SCHOOL_A, "teacher"))
+    assert resp.status_code == 422 and "offset" in resp.json()["errors"]

@@ -588,3 +588,11 @@ def test_openapi_document_lists_the_provision_api(env, http):
                  "/api/v1/provision/pupils/{pupil_id}/map"):
         assert path in doc["paths"], path
     assert http.get(env.base + "/health/live").json()["service"] == "provision"
+
+
+def test_openapi_money_bounds_are_json_numbers(env, http):
+    doc = http.get(env.base + "/api/v1/provision/openapi.json").json()
+    bounds = [v for schema in doc["components"]["schemas"].values()
+              for prop in schema.get("properties", {}).values()
+              for k, v in prop.items() if k in ("minimum", "maximum")]
+    assert bounds and all(isinstance(v, int | float) for v in bounds)
