@@ -5,7 +5,6 @@ template preview, recipient preferences)."""
 import hmac
 from datetime import time
 
-from nameko.timer import timer
 from sqlalchemy import delete, select, update
 from werkzeug.wrappers import Response
 
@@ -16,6 +15,7 @@ from services.common.http import api
 from services.common.outbox import OutboxRelay
 from services.common.problems import Conflict, NotFound, Unauthorized
 from services.common.service import PlatformService
+from services.common.timers import timer_from_setting
 
 from . import channels, delivery, domain
 from .models import (
@@ -363,7 +363,7 @@ class NotifyService(PlatformService):
         if ids:
             uow.after_commit(lambda: [delivery.deliver(self.db, i) for i in ids])
 
-    @timer(interval=float(settings.get("DELIVERY_SWEEP_SECONDS")))
+    @timer_from_setting("DELIVERY_SWEEP_SECONDS", 1.0)
     def sweep(self):
         """Send what is due: retries, messages held for quiet hours, digests,
         and anything a crash left unsent."""

@@ -8,7 +8,6 @@ Another organisation's record is not found (404), never forbidden."""
 from collections import defaultdict
 from datetime import timedelta
 
-from nameko.timer import timer
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
@@ -19,6 +18,7 @@ from services.common.http import api
 from services.common.outbox import OutboxRelay
 from services.common.problems import Conflict, NotFound, Unprocessable
 from services.common.service import PlatformService
+from services.common.timers import timer_from_setting
 
 from . import domain, records
 from .models import (
@@ -586,8 +586,7 @@ class ProvisionService(PlatformService):
         return {"due": dump([self._cycle_view(c) for c in cycles if c.id not in overdue]),
                 "overdue": dump([self._cycle_view(c) for c in cycles if c.id in overdue])}
 
-    @timer(interval=float(settings.get("PROVISION_REVIEW_TIMER_SECONDS", default="3600")),
-           eager=True)
+    @timer_from_setting("PROVISION_REVIEW_TIMER_SECONDS", 3600, eager=True)
     def announce_reviews(self):
         """Emit provision.review_due ahead of each review, once per review date.
 

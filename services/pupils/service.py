@@ -16,7 +16,7 @@ from services.common.http import api, json_response
 from services.common.outbox import OutboxRelay
 from services.common.problems import Conflict, Unprocessable
 from services.common.service import PlatformService
-from services.common.timers import SettingTimer
+from services.common.timers import timer_from_setting
 
 from . import importer, onboarding, records
 from .models import Base, EhcPlan, Organisation
@@ -236,7 +236,7 @@ class PupilsService(PlatformService):
             records.end_pause(uow.session, plan, pause_id, body["ends_on"])
             return records.plan_view(uow.session, plan)
 
-    @SettingTimer.decorator("EHCP_TIMER_SECONDS", 86400, eager=True)
+    @timer_from_setting("EHCP_TIMER_SECONDS", 86400, eager=True)
     def ehcp_reminders(self):
         """Daily: ehcp.review_due / ehcp.deadline_at_risk ahead of each deadline, once."""
         lead = int(settings.get("EHCP_LEAD_WORKING_DAYS", default="10", service=self.name))

@@ -10,7 +10,6 @@ machine does not allow from the current status answers 409 problem details.
 import logging
 
 from marshmallow import ValidationError, fields
-from nameko.timer import timer
 from nameko.web.handlers import HttpRequestHandler
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -31,6 +30,7 @@ from services.common.problems import (
     from_validation_error,
 )
 from services.common.service import PlatformService
+from services.common.timers import timer_from_setting
 
 from . import domain, records, web
 from .models import Base
@@ -351,7 +351,7 @@ class ReferralsService(PlatformService):
 
     # -- timer and subscriptions ------------------------------------------------------
 
-    @timer(interval=float(settings.get("OVERDUE_SCAN_SECONDS", "300", service=SERVICE)))
+    @timer_from_setting("OVERDUE_SCAN_SECONDS", 300)  # REFERRALS_OVERDUE_SCAN_SECONDS
     def overdue_timer(self):
         count = scan_overdue(self.db)
         if count:
