@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 WEB := services/referrals/web
 
 $(STAMP): pyproject.toml
+	@scripts/ensure-documents.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[test]'
 	@touch $(STAMP)
@@ -31,6 +32,7 @@ run: venv assets
 test: venv assets lint
 	@scripts/ensure-rabbitmq.sh
 	@scripts/ensure-browser.sh --browser
+	@scripts/ensure-documents.sh
 	scripts/run-tests.sh
 	@if [ -f deploy/deploy.mk ]; then $(MAKE) --no-print-directory deploy-check; fi
 

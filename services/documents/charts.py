@@ -1,0 +1,216 @@
+"""Charts rendered on the server as SVG (matplotlib, Agg backend, its own bundled
+DejaVu fonts: nothing is downloaded), each with the data table a screen reader reads.
+
+Every function returns a Chart: `svg` (text, with <title> and <desc> and
+role="img"), `title`, `desc`, and `table` ({caption, headers, rows} of strings) that
+the page or PDF renders as an HTML <table> beside the picture (`_chart.html`).
+"""
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from xml.sax.saxutils import escape
+
+import matplotlib
+
+matplotlib.use("Agg")
+from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
+
+from .labels import label  # noqa: E402
+from .pdf import as_decimal, long_date, money  # noqa: E402
+
+BLUE, GREEN, RED, GREY, BLACK = "#1d70b8", "#00703c", "#d4351c", "#b1b4b6", "#0b0c0c"
+matplotlib.rcParams.update({
+    "svg.fonttype": "none",      # text stays text: searchable, and no fonts embedded
+    "svg.hashsalt": "sen-trust",  # stable ids, so the same data gives the same SVG
+    "font.family": "DejaVu Sans",
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+})
+
+
+@dataclass
+class Chart:
+    title: str
+    desc: str
+    svg: str
+    table: dict = field(default_factory=dict)
+
+    def as_dict(self):
+        return {"title": self.title, "desc": self.desc, "svg": self.svg, "table": self.table}
+
+
+def _svg(fig, title, desc):
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE: inline-ready
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)
+    ident = "chart-" + hashlib.sha1((title + desc).encode("utf-8")).hexdigest()[:10]
+    head_end = svg.index(">") + 1
+    head = svg[:head_end].replace(
+        "<svg ", f'<svg role="img" aria-labelledby="{ident}-title {ident}-desc" ', 1)
+    return (head + f'<title id="{ident}-title">{escape(title)}</title>'
+            f'<desc id="{ident}-desc">{escape(desc)}</desc>' + svg[head_end:])
+
+
+def _figure(width=7.0, height=3.6):
+    return Figure(figsize=(width, height), dpi=96, layout="constrained")
+
+
+def _num(value):
+    d = as_decimal(value)
+    return None if d is None else float(d)
+
+
+def _pct_text(value):
+    d = as_decimal(value)
+    return "" if d is None else f"{d.normalize():f}%"
+
+
+def _empty(ax, text="No data yet"):
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=BLACK)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def impact_by_provision(rows):
+    """Share of targets met and cost per target met, by provision, from impact report
+    rows (provision, share_met, cost_per_target_met, targets_met, targets_reviewed)."""
+    rows = [r for r in rows if r.get("provision")]
+    title = "Impact by provision"
+    names = [r["provision"] for r in rows]
+    shares = [_num(r.get("share_met")) or 0.0 for r in rows]
+    costs = [_num(r.get("cost_per_target_met")) for r in rows]
+    fig = _figure(height=max(2.4, 0.55 * len(rows) + 1.4))
+    left, right = fig.subplots(1, 2, sharey=True)
+    if rows:
+        y = range(len(rows))
+        left.barh(y, shares, color=BLUE)
+        left.set_yticks(list(y), names)
+        left.invert_yaxis()
+        left.set_xlim(0, 100)
+        left.set_xlabel("Targets met (%)")
+        right.barh(y, [c or 0.0 for c in costs], color=GREEN)
+        right.set_xlabel("Cost per target met (£)")
+        for i, c in enumerate(costs):
+            if c is None:
+                right.text(0, i, " no target met yet", va="center", fontsize=8)
+    else:
+        _empty(left)
+        _empty(right)
+    best = max(rows, key=lambda r: _num(r.get("share_met")) or 0.0, default=None)
+    desc = (f"{len(rows)} provisions. " + (
+        f"Highest share of targets met: {best['provision']}, {_pct_text(best.get('share_met'))}."
+        if best and best.get("share_met") is not None else "No targets reviewed yet."))
+    table = {"caption": title, "headers": ["Provision", "Targets met", "Targets reviewed",
+                                           "Share met", "Cost per target met"],
+             "rows": [[r["provision"], str(r.get("targets_met") or 0),
+                       str(r.get("targets_reviewed") or 0), _pct_text(r.get("share_met")),
+                       money(r.get("cost_per_target_met")) or "No target met yet"]
+                      for r in rows]}
+    return Chart(title, desc, _svg(fig, title, desc), table)
+
+
+def target_progress(target):
+    """A pupil's progress on one target across reviews: scores when the target has
+    them (with the baseline and the target score as lines), else the progress rating
+    (-2 much worse … +2 exceeded) of each review."""
+    outcomes = sorted(target.get("outcomes") or [], key=lambda o: str(o.get("reviewed_on")))
+    title = f"Progress on target: {target.get('description', '')}"[:120]
+    scored = target.get("baseline_score") is not None and any(
+        o.get("score") is not None for o in outcomes)
+    fig = _figure(height=3.2)
+    ax = fig.subplots()
+    dates = [long_date(o.get("reviewed_on")) for o in outcomes]
+    if not outcomes:
+        _empty(ax, "Not yet reviewed")
+        values = []
+    elif scored:
+        values = [_num(o.get("score")) for o in outcomes]
+        ax.plot(range(len(values)), values, marker="o", color=BLUE, label="Score")
+        ax.axhline(_num(target["baseline_score"]), color=GREY, linestyle="--", label="Baseline")
+        if target.get("target_score") is not None:
+            ax.axhline(_num(target["target_score"]), color=GREEN, linestyle=":", label="Target")
+        ax.set_ylabel(target.get("score_unit") or "Score")
+        ax.legend(loc="best", fontsize=8)
+    else:
+        values = [o.get("progress") for o in outcomes]
+        ax.plot(range(len(values)), values, marker="o", color=BLUE)
+        ax.set_yticks([-2, -1, 0, 1, 2], [label("progress", p) for p in (-2, -1, 0, 1, 2)])
+        ax.set_ylim(-2.5, 2.5)
+    if outcomes:
+        ax.set_xticks(range(len(dates)), dates, rotation=20, ha="right", fontsize=8)
+    last = outcomes[-1] if outcomes else None
+    desc = (f"{len(outcomes)} reviews. " + (
+        f"Latest, {long_date(last.get('reviewed_on'))}: {label('progress', last.get('progress'))}"
+        + (f", score {last['score']}" if last.get("score") is not None else "") + "."
+        if last else "Not yet reviewed."))
+    table = {"caption": title, "headers": ["Review date", "Progress", "Score"],
+             "rows": [[long_date(o.get("reviewed_on")), label("progress", o.get("progress")),
+                       "" if o.get("score") is None else str(o["score"])] for o in outcomes]}
+    return Chart(title, desc, _svg(fig, title, desc), table)
+
+
+def cost_per_pupil_by_tier(rows, sen_budget=None, pupils_on_register=None):
+    """Cost per pupil by tier (rows: tier, pupils, cost_projected) against the notional
+    SEN budget per pupil on the register (a line), when the budget is known."""
+    title = "Cost per pupil by tier"
+    tiers, per_pupil = [], []
+    for r in rows:
+        n = int(r.get("pupils") or 0)
+        cost = as_decimal(r.get("cost_projected")) or Decimal(0)
+        tiers.append(label("tier", r.get("tier") or r.get("key")))
+        per_pupil.append((cost / n).quantize(Decimal("0.01")) if n else None)
+    budget_each = None
+    if sen_budget is not None and pupils_on_register:
+        budget_each = (as_decimal(sen_budget) / int(pupils_on_register)).quantize(Decimal("0.01"))
+    fig = _figure(height=3.2)
+    ax = fig.subplots()
+    if tiers:
+        ax.bar(tiers, [float(v or 0) for v in per_pupil], color=BLUE, label="Projected cost per pupil")
+        if budget_each is not None:
+            ax.axhline(float(budget_each), color=RED, linestyle="--",
+                       label="Notional SEN budget per pupil")
+        ax.set_ylabel("£ per pupil")
+        ax.legend(loc="best", fontsize=8)
+    else:
+        _empty(ax)
+    desc = "; ".join(f"{t}: {money(v) or 'no pupils'}" for t, v in zip(tiers, per_pupil, strict=True))
+    desc = (desc + "." if desc else "No provision costed yet.") + (
+        f" Notional SEN budget per pupil: {money(budget_each)}." if budget_each is not None else "")
+    table = {"caption": title, "headers": ["Tier", "Pupils", "Projected cost",
+                                           "Cost per pupil", "Budget per pupil"],
+             "rows": [[t, str(int(r.get("pupils") or 0)), money(r.get("cost_projected")),
+                       money(v), money(budget_each)]
+                      for t, r, v in zip(tiers, rows, per_pupil, strict=True)]}
+    return Chart(title, desc, _svg(fig, title, desc), table)
+
+
+def referrals_against_training(rows):
+    """Referrals by area of need against training delivered (rows: area_of_need,
+    referrals, training_hours or places), side by side."""
+    title = "Referrals by area of need against training delivered"
+    areas = [label("area_of_need", r.get("area_of_need")) for r in rows]
+    refs = [int(r.get("referrals") or 0) for r in rows]
+    trained = [_num(r.get("training_hours")) or 0.0 for r in rows]
+    fig = _figure(height=3.4)
+    ax = fig.subplots()
+    if rows:
+        x = list(range(len(rows)))
+        ax.bar([i - 0.2 for i in x], refs, width=0.4, color=BLUE, label="Referrals")
+        ax.bar([i + 0.2 for i in x], trained, width=0.4, color=GREEN,
+               label="Training delivered (hours)")
+        ax.set_xticks(x, [a.replace(" and ", "\nand ") for a in areas], fontsize=8)
+        ax.legend(loc="best", fontsize=8)
+    else:
+        _empty(ax)
+    desc = "; ".join(f"{a}: {n} referrals, {t:g} training hours"
+                     for a, n, t in zip(areas, refs, trained, strict=True))
+    desc = desc + "." if desc else "No referrals or training yet."
+    table = {"caption": title, "headers": ["Area of need", "Referrals", "Training hours"],
+             "rows": [[a, str(n), f"{t:g}"] for a, n, t in zip(areas, refs, trained, strict=True)]}
+    return Chart(title, desc, _svg(fig, title, desc), table)
