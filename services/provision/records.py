@@ -298,3 +298,10 @@ def announce_reviews(db, today, lead_days):
                 "review_date": cycle.review_date, "overdue": overdue,
             }, org_id=cycle.org_id, actor="provision-timer")
     return len(due)
+
+
+def pupils_by_id(session, ids):
+    """{pupil_id: Pupil} of the projection, for documents that show year and SEN status."""
+    ids = list(ids)
+    return {p.pupil_id: p for p in session.execute(
+        select(Pupil).where(Pupil.pupil_id.in_(ids))).scalars()} if ids else {}

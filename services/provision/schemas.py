@@ -333,7 +333,8 @@ class ReportQuerySchema(Schema):
     group_by = fields.String(load_default="provision",
                              validate=validate.OneOf(("provision", "provision_org", "org",
                                                       "trust")))
-    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+    format = fields.String(load_default="json",
+                           validate=validate.OneOf(("json", "csv", "xlsx")))
 
 
 class CostQuerySchema(Schema):
@@ -341,7 +342,13 @@ class CostQuerySchema(Schema):
     as_of = fields.Date(validate=_plausible)
     view = fields.String(load_default="summary",
                          validate=validate.OneOf(("summary", "pupil", "provision", "tier", "org")))
-    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+    format = fields.String(load_default="json",
+                           validate=validate.OneOf(("json", "csv", "xlsx")))
+
+
+class MapQuerySchema(Schema):
+    format = fields.String(load_default="json",
+                           validate=validate.OneOf(("json", "pdf", "csv", "xlsx")))
 
 
 class RecommendationSchema(Schema):

@@ -20,7 +20,7 @@ from services.common.problems import Conflict, NotFound, Unprocessable
 from services.common.service import PlatformService
 from services.common.timers import timer_from_setting
 
-from . import domain, records
+from . import documents, domain, records
 from .models import (
     Assignment,
     AssignmentPupil,
@@ -51,6 +51,7 @@ from .schemas import (
     CycleReviewSchema,
     CycleSchema,
     DueQuerySchema,
+    MapQuerySchema,
     OutcomeCreateSchema,
     OutcomeSchema,
     PupilMapSchema,
@@ -599,8 +600,10 @@ class ProvisionService(PlatformService):
     # -- the pupil's map ------------------------------------------------------------
 
     @api("GET", f"{P}/pupils/<string:pupil_id>/map", roles=READERS, response=PupilMapSchema,
-         summary="A pupil's provision map: provision, targets, cycles and cost")
-    def pupil_map(self, request, principal, pupil_id):
+         query=MapQuerySchema,
+         summary="A pupil's provision map: provision, targets, cycles and cost "
+                 "(format=pdf: the costed provision map; csv or xlsx: its rows)")
+    def pupil_map(self, request, principal, query, pupil_id):
         today = utcnow().date()
         with self.db.session() as s:
             pupil = self._pupil(s, principal, pupil_id)
@@ -622,11 +625,19 @@ class ProvisionService(PlatformService):
                 if view["org_id"] != pupil.org_id:  # a group at a school they left:
                     view["members"] = [m for m in view["members"] if m.pupil_id == pupil_id]
                     view["target_ids"] = [t for t in view["target_ids"] if t in own_targets]
-            return {"pupil": pupil, "assignments": views,
-                    "targets": self._target_views(s, targets),
-                    "cycles": [self._cycle_view(c) for c in cycles],
-                    "cost": {"to_date": domain.money(cost.to_date),
-                             "projected": domain.money(cost.projected)}}
+            result = {"pupil": pupil, "assignments": views,
+                      "targets": self._target_views(s, targets),
+                      "cycles": [self._cycle_view(c) for c in cycles],
+                      "cost": {"to_date": domain.money(cost.to_date),
+                               "projected": domain.money(cost.projected)}}
+            if query["format"] != "json":
+                per = {a.assignment_id: a.costs.get(pupil_id) for a in report}
+                entries = {e.id: e for e in s.execute(select(CatalogueEntry).where(
+                    CatalogueEntry.id.in_({a.catalogue_id for a in assignments}))).scalars()}
+                org = s.get(Organisation, pupil.org_id)
+                return documents.pupil_map(result, per, entries, query["format"], today,
+                                           org.name if org else None)
+            return result
 
     # -- costs and impact reports ---------------------------------------------------
 
@@ -659,6 +670,10 @@ class ProvisionService(PlatformService):
         }
         if query["view"] != "summary":
             chosen = views[query["view"]]
+            if query["format"] == "xlsx":
+                with self.db.session() as s:
+                    known = records.pupils_by_id(s, summary["per_pupil"])
+                return documents.costs_sheet(chosen, query["view"], "xlsx", known)
             if query["format"] == "csv":
                 cols = ["key"] + (["name"] if query["view"] in ("provision", "org") else []) + [
                     "cost_to_date", "cost_projected"]
@@ -672,6 +687,8 @@ class ProvisionService(PlatformService):
                                           str(_pct(total.projected / budget))),
                 "per_tier": views["tier"], "per_provision": views["provision"],
                 "per_org": views["org"]}
+        if query["format"] == "xlsx":
+            return documents.costs_sheet(body, "summary", "xlsx")
         if query["format"] == "csv":
             flat = [{"group": "total", "key": "", "cost_to_date": body["cost_to_date"],
                      "cost_projected": body["cost_projected"]}]
@@ -690,6 +707,8 @@ class ProvisionService(PlatformService):
             org_id = self._scope(s, principal, query.get("org_id"))
             rows = impact_rows(s, as_of, group_by=query["group_by"], org_id=org_id,
                                catalogue_id=query.get("catalogue_id"))
+        if query["format"] == "xlsx":
+            return documents.impact_sheet(rows, "xlsx", query["group_by"])
         if query["format"] == "csv":
             return self._csv(rows, IMPACT_COLUMNS, f"impact-{query['group_by']}")
         return {"as_of": as_of.isoformat(), "group_by": query["group_by"], "org_id": org_id,

@@ -276,6 +276,10 @@ class PassportVersionSchema(PassportDraftSchema):
     published_at = fields.DateTime(allow_none=True)
 
 
+class PassportQuerySchema(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "pdf")))
+
+
 class PassportVersionsSchema(Schema):
     items = fields.List(fields.Nested(PassportVersionSchema))
     current = fields.Nested(PassportVersionSchema, allow_none=True)

@@ -14,9 +14,11 @@ from services.common.consumer import subscribe
 from services.common.db import DatabaseProvider
 from services.common.http import api, json_response
 from services.common.outbox import OutboxRelay
-from services.common.problems import Conflict, Unprocessable
+from services.common.problems import Conflict, NotFound, Unprocessable
 from services.common.service import PlatformService
 from services.common.timers import timer_from_setting
+from services.documents import pdf as documents_pdf
+from services.documents import responses as documents
 
 from . import importer, onboarding, records
 from .models import Base, EhcPlan, Organisation
@@ -43,6 +45,7 @@ from .schemas import (
     OrganisationPageSchema,
     OrganisationSchema,
     PassportDraftSchema,
+    PassportQuerySchema,
     PassportVersionSchema,
     PassportVersionsSchema,
     PupilCreateSchema,
@@ -176,14 +179,25 @@ class PupilsService(PlatformService):
             pupil = records.get_pupil(uow.session, principal, pupil_id, lock=True)
             return records.publish_passport(uow, pupil, version, actor=principal.sub)
 
-    @api("GET", PUPIL + "/passport", roles=READERS, response=PassportVersionsSchema,
-         summary="A pupil's passport: the current published version and every version")
-    def get_passport(self, request, principal, pupil_id):
+    @api("GET", PUPIL + "/passport", roles=READERS, query=PassportQuerySchema,
+         response=PassportVersionsSchema,
+         summary="A pupil's passport: the current published version and every version "
+                 "(format=pdf: the published one-page profile as PDF)")
+    def get_passport(self, request, principal, query, pupil_id):
         with self.db.unit_of_work() as uow:
             pupil = records.get_pupil(uow.session, principal, pupil_id)
             records.audit(uow.session, principal, [pupil], "get_passport")
             items = records.passport_versions(uow.session, pupil.id)
+            school = uow.session.get(Organisation, pupil.org_id)
+            summary = documents.pupil_summary(pupil, school.name if school else None)
         published = [v for v in items if v.status == "published"]
+        if query["format"] == "pdf":
+            if not published:
+                raise NotFound("The pupil has no published passport yet")
+            view = {"organisation": summary["school"], "pupil": summary,
+                    "passport": PassportVersionSchema().dump(published[-1])}
+            return documents.document(documents_pdf.passport_pdf(view), "pdf",
+                                      f"passport-{summary['name']}")
         return {"items": items, "current": published[-1] if published else None}
 
     # -- EHC plans -------------------------------------------------------------------
