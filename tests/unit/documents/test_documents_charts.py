@@ -3,9 +3,8 @@ data table a screen reader reads beside it; the same chart embeds in a PDF."""
 
 import xml.etree.ElementTree as ET
 
-from conftest import contains, read_pdf
-
 from services.documents import charts, pdf
+from tests.documents_check import contains, read_pdf
 
 NS = "{http://www.w3.org/2000/svg}"
 

@@ -1,9 +1,8 @@
 """Every PDF read back (pypdf) for its names, dates and totals, its metadata and
 footers, and its first page rendered to PNG (pdftoppm)."""
 
-from conftest import check_footer, contains, first_page_png, read_pdf
-
 from services.documents import charts, pdf
+from tests.documents_check import check_footer, contains, first_page_png, read_pdf
 
 PRINTED = "2026-05-03"
 
