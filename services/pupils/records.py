@@ -301,10 +301,11 @@ def census_report(session, org_id, today):
     for p in pupils:
         issues = domain.census_issues(p, has_issued_plan=p.id in issued,
                                       census_date=census_date)
+        errors = [i for i in issues if i["severity"] == "error"]
+        warned = [i for i in issues if i["severity"] != "error"]
         if issues:
-            errors = any(i["severity"] == "error" for i in issues)
             (failing if errors else warnings).append(
-                {"pupil_id": p.id, "upn": p.upn, "issues": issues})
+                {"pupil_id": p.id, "upn": p.upn, "issues": errors, "warnings": warned})
     return {"org_id": org_id, "census_date": census_date,
             "checked": len(pupils), "failing": failing, "warnings": warnings}
 

@@ -309,7 +309,11 @@ class CensusIssueSchema(Schema):
 class CensusPupilSchema(Schema):
     pupil_id = fields.String()
     upn = fields.String(allow_none=True)
-    issues = fields.List(fields.Nested(CensusIssueSchema))
+    issues = fields.List(fields.Nested(CensusIssueSchema), metadata={
+        "description": "What the census would reject"})
+    warnings = fields.List(fields.Nested(CensusIssueSchema), metadata={
+        "description": "What DfE's checks query but accept with a reason (e.g. a year group "
+                       "not the one expected from the date of birth)"})
 
 
 class CensusReportSchema(Schema):
@@ -318,7 +322,8 @@ class CensusReportSchema(Schema):
     checked = fields.Integer()
     failing = fields.List(fields.Nested(CensusPupilSchema))
     warnings = fields.List(fields.Nested(CensusPupilSchema), metadata={
-        "description": "Pupils with warnings only (e.g. year group not the expected one)"})
+        "description": "Pupils with warnings only, no errors (e.g. a year group not the "
+                       "one expected from the date of birth, age on 31 August)"})
 
 
 # -- passports -----------------------------------------------------------------------
