@@ -446,7 +446,7 @@ def due_reminders(plans, today, *, lead_working_days, working_days, already_sent
 # census names, dates as ISO or UK day/month/year.
 
 IMPORT_COLUMNS = {
-    "upn": ("upn", "uniquepupilnumber", "pupilupn"),
+    "upn": ("upn", "uniquepupilnumber", "pupilupn", "studentupn"),
     "legal_surname": ("legalsurname", "surname", "lastname", "legallastname", "familyname"),
     "forename": ("forename", "legalforename", "firstname", "legalfirstname", "givenname"),
     "date_of_birth": ("dateofbirth", "dob", "birthdate"),
@@ -478,7 +478,8 @@ def _norm(text):
 
 
 _YEAR_WORDS = {"n1": -2, "nursery1": -2, "fs1": -2, "n2": -1, "nursery2": -1, "fs2": 0,
-               "r": 0, "rec": 0, "reception": 0, "yr": 0, "yearr": 0, "yearreception": 0}
+               "r": 0, "rec": 0, "reception": 0, "yrr": 0, "yearr": 0, "yearreception": 0,
+               "yrn1": -2, "yrn2": -1, "yearn1": -2, "yearn2": -1}
 _X_WORDS = {"x", "ncx", "yearx", "notfollowingnc", "ncnotfollowed",
             "nationalcurriculumnotfollowed", "notfollowingthenationalcurriculum"}
 _SEN_WORDS = {
@@ -494,6 +495,8 @@ def _need_words():
     from services.contracts.names import NEED_TYPE_NAMES
     out = {_norm(code): code for code in NEED_TYPE_AREA}
     out.update({_norm(name): code for code, name in NEED_TYPE_NAMES.items()})
+    # "ASD - Autistic Spectrum Disorder", as some MIS lists show them
+    out.update({_norm(code + name): code for code, name in NEED_TYPE_NAMES.items()})
     out.update({"autism": "ASD", "autisticspectrumcondition": "ASD", "asc": "ASD",
                 "profoundandmultiplelearningdifficulties": "PMLD",
                 "speechlanguageandcommunicationneed": "SLCN"})
