@@ -35,9 +35,43 @@ DELIVERY_ROLES = ("teacher", "teaching_assistant", "senco", "slt", "therapist",
 END_REASONS = ("target_met", "not_effective", "pupil_left", "pupil_absent", "staffing",
                "replaced", "parent_request", "other")
 
-# The fixed progress scale of a target review.
+# Progress on a target at a review: named levels, stored with their rank (0-4) so
+# reports can count and average them; names for people in services/contracts/names.py.
+LEVELS = ("not_yet_started", "working_towards", "partially_met", "met", "exceeded")
+LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
+MET = LEVEL_RANK["met"]  # a rank at or above this is "met or exceeded"
+# The old scale (-2 much worse … 0 no change, 1 met, 2 exceeded), still accepted on input
+# and given on output as `progress`; migration 0003 moved stored values to levels.
+LEGACY_PROGRESS = {-2: "working_towards", -1: "working_towards", 0: "working_towards",
+                   1: "met", 2: "exceeded"}
+LEVEL_TO_LEGACY = {"not_yet_started": 0, "working_towards": 0, "partially_met": 0, "met": 1,
+                   "exceeded": 2}
 PROGRESS = {-2: "much_worse", -1: "worse", 0: "no_change", 1: "met", 2: "exceeded"}
-MET = 1  # progress at or above this is "met or exceeded"
+
+
+def level_of_rank(rank):
+    return None if rank is None else LEVELS[rank]
+
+
+def check_level_against_score(level, score, target_score, baseline_score=None):
+    """Where the review has a score and the target a target score, the level must agree:
+    met means the target score was reached, exceeded that it was passed, and a level
+    below met that it was not. Direction from the baseline (a target below it means
+    lower is better, e.g. incidents a week). Raises RuleBroken naming `level`."""
+    if score is None or target_score is None:
+        return
+    score, target = Decimal(score), Decimal(target_score)
+    lower_is_better = baseline_score is not None and target < Decimal(baseline_score)
+    reached = score <= target if lower_is_better else score >= target
+    passed = score < target if lower_is_better else score > target
+    shown = f"{money(score).normalize():f} against a target of {money(target).normalize():f}"
+    if level == "exceeded" and not passed:
+        raise RuleBroken(f"A score of {shown} does not exceed the target", field="level")
+    if level == "met" and not reached:
+        raise RuleBroken(f"A score of {shown} has not met the target", field="level")
+    if LEVEL_RANK[level] < MET and reached:
+        raise RuleBroken(f"A score of {shown} meets the target: record met or exceeded",
+                         field="level")
 
 ZERO = Decimal("0")
 PENNY = Decimal("0.01")
@@ -336,7 +370,8 @@ def impact_report(assignments, latest_progress, group_by="provision"):
     """Impact per group: share of targets met or exceeded (of those reviewed), average
     latest progress, cost to date, cost per pupil and per target met.
 
-    `latest_progress` maps target_id → the latest review's progress (−2…+2); a target
+    `latest_progress` maps target_id → the latest review's level rank (0 not yet started …
+    4 exceeded, LEVELS); average progress is the average rank; a target
     not in it has not been reviewed. A target served by several provisions counts once
     in each of their rows, and once in an organisation's or the trust's row."""
     key_of = GROUPINGS[group_by]

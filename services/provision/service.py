@@ -19,6 +19,7 @@ from services.common.outbox import OutboxRelay
 from services.common.problems import Conflict, NotFound, Unprocessable
 from services.common.service import PlatformService
 from services.common.timers import timer_from_setting
+from services.contracts.names import label
 
 from . import domain, records
 from .models import (
@@ -72,6 +73,7 @@ RECORDERS = ("senco", "teacher", "trust_admin")
 
 IMPACT_COLUMNS = ["catalogue_id", "provision", "tier", "org_id", "organisation", "pupils",
                   "targets", "targets_reviewed", "targets_met", "share_met", "average_progress",
+                  "average_level",
                   "cost_to_date", "cost_per_pupil", "cost_per_target_met"]
 
 
@@ -455,7 +457,9 @@ class ProvisionService(PlatformService):
                                           t.target_score)
             views.append({
                 **{c.key: getattr(t, c.key) for c in Target.__table__.columns},
-                "outcomes": history, "latest_progress": latest.progress if latest else None,
+                "outcomes": history,
+                "latest_level": latest.level if latest else None,
+                "latest_progress": domain.LEVEL_TO_LEGACY[latest.level] if latest else None,
                 "met": domain.is_met(latest.progress if latest else None),
                 "score_gain": gain, "percent_of_expected_gain": pct,
             })
@@ -482,15 +486,22 @@ class ProvisionService(PlatformService):
             cycle = uow.session.get(Cycle, body["cycle_id"])
             if cycle is None or cycle.pupil_id != target.pupil_id:
                 raise _field_error(f"{field_prefix}cycle_id", "No such cycle for this pupil")
+        try:
+            domain.check_level_against_score(body["level"], body["score"], target.target_score,
+                                             target.baseline_score)
+        except domain.RuleBroken as exc:
+            raise _field_error(f"{field_prefix}level", str(exc)) from None
         outcome = Outcome(id=domain.new_id(), target_id=target.id, cycle_id=body.get("cycle_id"),
-                          reviewed_on=body["reviewed_on"], progress=body["progress"],
+                          reviewed_on=body["reviewed_on"], level=body["level"],
+                          progress=domain.LEVEL_RANK[body["level"]],
                           score=body["score"], note=body["note"], recorded_by=principal.sub,
                           recorded_at=utcnow())
         uow.session.add(outcome)
         uow.emit("outcome.recorded", {
             "outcome_id": outcome.id, "target_id": target.id, "pupil_id": target.pupil_id,
             "org_id": target.org_id, "cycle_id": outcome.cycle_id,
-            "reviewed_on": outcome.reviewed_on, "progress": outcome.progress,
+            "reviewed_on": outcome.reviewed_on,
+            "progress": domain.LEVEL_TO_LEGACY[outcome.level], "level": outcome.level,
             "met": domain.is_met(outcome.progress),
         }, org_id=target.org_id, actor=principal.sub)
         return outcome
@@ -550,7 +561,7 @@ class ProvisionService(PlatformService):
                 self._record_outcome(uow, principal, target,
                                      {**row, "reviewed_on": body["reviewed_on"],
                                       "cycle_id": cycle.id}, field_prefix=f"outcomes.{i}.")
-                met += domain.is_met(row["progress"])
+                met += domain.is_met(domain.LEVEL_RANK[row["level"]])
             cycle.status, cycle.reviewed_on = domain.REVIEWED, body["reviewed_on"]
             cycle.review_note = body["note"]
             uow.emit("apdr_cycle.reviewed", {
@@ -778,8 +789,12 @@ def impact_rows(s, as_of, *, group_by="provision", org_id=None, catalogue_id=Non
             "pupils": row.pupils, "targets": row.targets,
             "targets_reviewed": row.targets_reviewed, "targets_met": row.targets_met,
             "share_met": None if row.share_met is None else str(_pct(row.share_met)),
+            # the average level rank (0 not yet started … 4 exceeded) and the level it
+            # has reached (rounded down: an average of 2.5 is "partially met")
             "average_progress": None if row.average_progress is None
             else str(_dec(row.average_progress)),
+            "average_level": None if row.average_progress is None else label(
+                domain.LEVELS[int(row.average_progress)]),
             "cost_to_date": _money(row.cost), "cost_per_pupil": _money(row.cost_per_pupil),
             "cost_per_target_met": _money(row.cost_per_target_met),
         })
