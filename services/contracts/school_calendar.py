@@ -222,3 +222,33 @@ def _years(start, end):
 
 
 LA_CALENDAR = SchoolCalendar()  # every school that has set no dates of its own
+
+
+def calendar_errors(academic_year, terms, inset_days):
+    """{field: [reason]} for term dates and INSET days a school sets for a year: three
+    terms (autumn, spring, summer), each inside its term period (`term_dates`), half
+    terms inside their term, INSET days on weekdays of the terms; {} when they fit."""
+    errors = {}
+    names = [t.term for t in terms]
+    if sorted(names) != sorted(TERMS):
+        return {"terms": [f"Give each of {', '.join(TERMS)} once; found {', '.join(names)}"]}
+    for i, t in enumerate(sorted(terms, key=lambda t: TERMS.index(t.term))):
+        first, last = term_dates(academic_year, t.term)
+        field = f"terms.{i}"
+        if t.ends_on < t.starts_on:
+            errors[f"{field}.ends_on"] = ["Must not be before starts_on"]
+        elif not (first <= t.starts_on and t.ends_on <= last):
+            errors[f"{field}.starts_on"] = [
+                f"The {t.term} term of {academic_year} falls within {first.isoformat()} to "
+                f"{last.isoformat()}"]
+        if (t.half_term_starts_on is None) != (t.half_term_ends_on is None):
+            errors[f"{field}.half_term_ends_on"] = ["Give both half-term dates, or neither"]
+        elif t.half_term_starts_on and not (
+                t.starts_on < t.half_term_starts_on <= t.half_term_ends_on < t.ends_on):
+            errors[f"{field}.half_term_starts_on"] = ["The half term falls inside the term"]
+    cal = SchoolCalendar({academic_year: tuple(terms)}, {academic_year: frozenset()})
+    for i, day in enumerate(sorted(inset_days)):
+        if not cal.is_school_day(day):
+            errors[f"inset_days.{i}"] = [f"{day.isoformat()} is not a school day of the terms "
+                                         "(a weekend, half term, holiday or bank holiday)"]
+    return errors

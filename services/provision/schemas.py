@@ -112,6 +112,37 @@ class SettingsSchema(Strict):
                              load_default=dict)
 
 
+# -- school calendar ------------------------------------------------------------------
+
+class SchoolTermSchema(Strict):
+    term = fields.String(required=True, validate=validate.OneOf(("autumn", "spring", "summer")))
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    half_term_starts_on = fields.Date(load_default=None, allow_none=True)
+    half_term_ends_on = fields.Date(load_default=None, allow_none=True)
+
+
+class CalendarBodySchema(Strict):
+    terms = fields.List(fields.Nested(SchoolTermSchema), required=True,
+                        validate=validate.Length(equal=3))
+    inset_days = fields.List(fields.Date(), load_default=list,
+                             validate=validate.Length(max=10), metadata={
+                                 "description": "INSET and other closure days (usually 5)"})
+
+
+class CalendarSchema(Schema):
+    org_id = fields.String()
+    academic_year = fields.String(metadata={"example": "2026/27"})
+    source = fields.String(metadata={"description": "school (set by the school) or "
+                                     "local_authority_pattern (the default)"})
+    terms = fields.List(fields.Nested(SchoolTermSchema))
+    inset_days = fields.List(fields.Date())
+    school_days = fields.Integer(metadata={"description": "Days open to pupils (statutory "
+                                           "year: 190)"})
+    sessions = fields.Integer(metadata={"description": "Two a day (statutory year: 380)"})
+    warnings = fields.List(fields.String())
+
+
 # -- assignments --------------------------------------------------------------------
 
 class AssignmentCreateSchema(Strict):

@@ -19,7 +19,9 @@ from services.common.outbox import OutboxRelay
 from services.common.problems import Conflict, NotFound, Unprocessable
 from services.common.service import PlatformService
 from services.common.timers import timer_from_setting
+from services.contracts import school_calendar
 from services.contracts.names import label
+from services.contracts.school_calendar import SchoolTerm
 
 from . import domain, records
 from .models import (
@@ -43,6 +45,8 @@ from .schemas import (
     AssignmentEndSchema,
     AssignmentQuerySchema,
     AssignmentSchema,
+    CalendarBodySchema,
+    CalendarSchema,
     CatalogueCreateSchema,
     CatalogueEntrySchema,
     CatalogueQuerySchema,
@@ -75,6 +79,14 @@ IMPACT_COLUMNS = ["catalogue_id", "provision", "tier", "org_id", "organisation",
                   "targets", "targets_reviewed", "targets_met", "share_met", "average_progress",
                   "average_level",
                   "cost_to_date", "cost_per_pupil", "cost_per_target_met"]
+
+
+def _academic_year(text):
+    """'2026-27' (as in a URL) → '2026/27'; 404 for anything else."""
+    start, _, end = text.partition("-")
+    if not (start.isdigit() and len(start) == 4 and end == f"{(int(start) + 1) % 100:02d}"):
+        raise NotFound("No such academic year (write it as 2026-27)")
+    return f"{start}/{end}"
 
 
 def _invalid(exc):
@@ -248,6 +260,47 @@ class ProvisionService(PlatformService):
         rates = s.execute(select(RoleRate).where(RoleRate.org_id == org_id)).scalars()
         return {"sen_budget": org.sen_budget if org else None,
                 "role_rates": {r.role: r.hourly_rate for r in rates}}
+
+    # -- school calendar --------------------------------------------------------------
+
+    @api("PUT", f"{P}/organisations/<string:org_id>/calendar/<string:year>", roles=WRITERS,
+         body=CalendarBodySchema, response=CalendarSchema,
+         summary="Set a school's term dates and INSET days for an academic year (2026-27)")
+    def put_calendar(self, request, principal, body, org_id, year):
+        academic_year = _academic_year(year)
+        if not self._writable(principal, org_id):
+            raise NotFound("No such organisation")
+        terms = [SchoolTerm(**t) for t in body["terms"]]
+        errors = school_calendar.calendar_errors(academic_year, terms, body["inset_days"])
+        if errors:
+            raise Unprocessable("The term dates do not fit the school year", errors=errors)
+        with self.db.unit_of_work() as uow:
+            records.set_calendar(uow.session, org_id, academic_year, terms, body["inset_days"])
+            return self._calendar(uow.session, org_id, academic_year)
+
+    @api("GET", f"{P}/organisations/<string:org_id>/calendar/<string:year>", roles=READERS,
+         response=CalendarSchema,
+         summary="A school's school days for a year: its own dates or the LA pattern")
+    def get_calendar(self, request, principal, org_id, year):
+        academic_year = _academic_year(year)
+        with self.db.session() as s:
+            if not self._visible(s, principal, org_id):
+                raise NotFound("No such organisation")
+            return self._calendar(s, org_id, academic_year)
+
+    def _calendar(self, s, org_id, academic_year):
+        cal = records.calendars(s, [org_id]).get(org_id) or school_calendar.LA_CALENDAR
+        days = len(cal.days_of_year(academic_year))
+        own = cal is not school_calendar.LA_CALENDAR
+        warnings = [] if days == school_calendar.SCHOOL_DAYS_A_YEAR else [
+            f"{days} school days: the statutory school year is "
+            f"{school_calendar.SCHOOL_DAYS_A_YEAR} days (380 sessions)"]
+        return {"org_id": org_id, "academic_year": academic_year,
+                "source": "school" if own else "local_authority_pattern",
+                "terms": cal.terms(academic_year),
+                "inset_days": sorted(cal.inset_days(academic_year)),
+                "school_days": days, "sessions": days * school_calendar.SESSIONS_A_DAY,
+                "warnings": warnings}
 
     # -- assignments ------------------------------------------------------------------
 

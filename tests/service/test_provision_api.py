@@ -605,3 +605,40 @@ def test_openapi_money_bounds_are_json_numbers(env, http):
               for prop in schema.get("properties", {}).values()
               for k, v in prop.items() if k in ("minimum", "maximum")]
     assert bounds and all(isinstance(v, int | float) for v in bounds)
+
+
+# -- the school calendar --------------------------------------------------------------
+
+def test_school_calendar_la_pattern_own_dates_and_costs(env, http, token):
+    """The 1999 School Day and School Year Regulations: 190 days (380 sessions). s1 sets
+    an INSET day on Mon 23 Nov 2026: the planned sessions of 23–27 Nov fall from 5 school
+    days (2 sessions × £20 = 40) to 4 (1.6 sessions = 32)."""
+    env.onboard("s1")
+    env.register("A", "s1")
+    senco = h(token, "s1", "senco")
+    url = f"{env.base}{P}/organisations/s1/calendar/2026-27"
+    la = http.get(url, headers=senco).json()
+    assert (la["source"], la["school_days"], la["sessions"], la["warnings"]) == (
+        "local_authority_pattern", 190, 380, [])
+    entry = make_entry(env, http, senco)
+    assert http.post(env.base + P + "/assignments", headers=senco, json={
+        "catalogue_id": entry, "pupil_ids": ["A"], "start_date": "2026-11-02",
+        "end_date": "2026-11-27", "sessions_per_week": "2", "staff": "Ms Reed"}
+    ).status_code == 201
+
+    def projected():
+        return http.get(env.base + P + "/costs", params={"as_of": "2026-11-20"},
+                        headers=senco).json()["cost_projected"]
+    assert projected() == "40.00"
+    body = {"terms": la["terms"], "inset_days": la["inset_days"] + ["2026-11-23"]}
+    own = http.put(url, headers=senco, json=body)
+    assert own.status_code == 200, own.text
+    assert (own.json()["source"], own.json()["school_days"]) == ("school", 189)
+    assert own.json()["warnings"] == [
+        "189 school days: the statutory school year is 190 days (380 sessions)"]
+    assert projected() == "32.00"
+    bad = http.put(url, headers=senco, json={**body, "inset_days": ["2026-12-25"]})
+    assert bad.status_code == 422 and "inset_days.0" in bad.json()["errors"]
+    assert http.get(f"{env.base}{P}/organisations/s1/calendar/2026-28",
+                    headers=senco).status_code == 404
+    assert http.put(url, headers=h(token, "s2", "senco"), json=body).status_code == 404
