@@ -6,7 +6,7 @@ domain.py."""
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, literal, null, select, union_all, update
 
 from . import domain
 from .models import (
@@ -311,16 +311,18 @@ def calendars(session, org_ids=None):
     (any other school follows the LA pattern: domain's default)."""
     from services.contracts.school_calendar import SchoolCalendar, SchoolTerm
     terms, inset = defaultdict(lambda: defaultdict(list)), defaultdict(lambda: defaultdict(set))
-    q = select(SchoolTermDates)
-    d = select(SchoolInsetDay)
+    t, d = SchoolTermDates, SchoolInsetDay
+    q = select(t.org_id, t.academic_year, t.term, t.starts_on, t.ends_on,
+               t.half_term_starts_on, t.half_term_ends_on)
+    i = select(d.org_id, d.academic_year, literal("inset"), d.day, d.day, null(), null())
     if org_ids is not None:
-        q, d = (q.where(SchoolTermDates.org_id.in_(org_ids)),
-                d.where(SchoolInsetDay.org_id.in_(org_ids)))
-    for t in session.execute(q).scalars():
-        terms[t.org_id][t.academic_year].append(SchoolTerm(
-            t.term, t.starts_on, t.ends_on, t.half_term_starts_on, t.half_term_ends_on))
-    for row in session.execute(d).scalars():
-        inset[row.org_id][row.academic_year].add(row.day)
+        q, i = q.where(t.org_id.in_(org_ids)), i.where(d.org_id.in_(org_ids))
+    for org, year, term, first, last, half_first, half_last in session.execute(
+            union_all(q, i)).all():  # one statement: the reports count theirs
+        if term == "inset":
+            inset[org][year].add(first)
+        else:
+            terms[org][year].append(SchoolTerm(term, first, last, half_first, half_last))
     out = {}
     for org in set(terms) | set(inset):
         years = set(terms[org]) | set(inset[org])
