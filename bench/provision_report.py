@@ -25,6 +25,7 @@ from sqlalchemy import event, insert
 
 from services.common import migrations
 from services.common.db import open_database
+from services.provision import domain
 from services.provision import models as m
 from services.provision.service import impact_rows
 
@@ -80,9 +81,10 @@ def build(db, n_pupils, seed=3):
                 "measure": "m", "baseline_score": None, "target_score": None,
                 "score_unit": None, "due_date": END, "created_by": "bench", "created_at": now})
             for k, day in enumerate((date(2026, 10, 16), date(2026, 11, 20))):
+                rank = rnd.randint(0, len(domain.LEVELS) - 1)  # a named level and its rank
                 rows["outcome"].append({
                     "id": f"{tid}-o{k}", "target_id": tid, "cycle_id": None, "reviewed_on": day,
-                    "progress": rnd.randint(-2, 2), "score": None, "note": "",
+                    "level": domain.LEVELS[rank], "progress": rank, "score": None, "note": "",
                     "recorded_by": "bench", "recorded_at": now})
 
     seq = 0

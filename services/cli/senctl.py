@@ -4,7 +4,7 @@
     senctl migrate [SERVICE ...]
     senctl serve SERVICE
     senctl org onboard --name N --kind K [--urn U --laestab L --phase P --contact-email E]
-    senctl pupils import FILE --org URN
+    senctl pupils import FILE --org URN [--rejected OUT.csv] [--json]
     senctl token --sub USER --org ORG --roles r1,r2 [--hours H]
     senctl deadletters list [SERVICE ...] | replay SERVICE [--event-id ID]
     senctl outbox backlog
@@ -102,7 +102,9 @@ def cmd_onboard(args):
 
 def cmd_pupils_import(args):
     """Import an MIS CSV export into a trust school or ARB, with a progress bar;
-    the report (counts and every rejected row) is printed as JSON on stdout."""
+    prints a summary (counts and the first rejected rows) and writes the rejected rows,
+    with a Reason column, to FILE.rejected.csv to correct and import again. Exits 1
+    when any row was rejected (2 when the file could not be imported at all)."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
@@ -130,8 +132,15 @@ def cmd_pupils_import(args):
         except Problem as exc:
             print(json.dumps(exc.body()), file=sys.stderr)
             return 2
-    print(json.dumps(report.as_dict()))
-    return 0
+    rejected_file = None
+    if report.rejected:
+        source = Path(args.file)
+        rejected_file = Path(args.rejected) if args.rejected else source.with_name(
+            source.stem + ".rejected.csv")
+        with open(rejected_file, "w", encoding="utf-8", newline="") as out:
+            report.write_rejected(out)
+    print(json.dumps(report.as_dict()) if args.json else report.summary(rejected_file))
+    return 1 if report.rejected else 0
 
 
 def cmd_token(args):
@@ -246,6 +255,9 @@ def build_parser():
                                           "primary need, secondary need)")
     pi.add_argument("file")
     pi.add_argument("--org", required=True, help="organisation id, URN or LAESTAB")
+    pi.add_argument("--rejected", help="where to write the rejected rows "
+                    "(default: FILE.rejected.csv beside FILE)")
+    pi.add_argument("--json", action="store_true", help="print the full report as JSON")
     pi.set_defaults(fn=cmd_pupils_import)
 
     t = sub.add_parser("token", help="issue a bearer token (printed alone on stdout)")

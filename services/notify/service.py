@@ -16,6 +16,7 @@ from services.common.outbox import OutboxRelay
 from services.common.problems import Conflict, NotFound, Unauthorized
 from services.common.service import PlatformService
 from services.common.timers import timer_from_setting
+from services.contracts.names import label
 
 from . import channels, delivery, domain
 from .models import (
@@ -50,7 +51,7 @@ def _day(value):
 
 
 def _words(code):
-    return code.replace("_", " ")
+    return label(code)  # names, not codes: services/contracts/names.py
 
 
 def _digest_time():

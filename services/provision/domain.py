@@ -2,12 +2,13 @@
 
 Money is Decimal throughout and rounded to pence only when shown.
 
-School calendar used for costs: the academic year runs 1 September to
-31 August and has three terms, autumn (1 Sep–31 Dec), spring (1 Jan–31 Mar)
-and summer (1 Apr–31 Jul); August is holiday. A "school day" is a weekday
-inside a term. Planned sessions over a period are sessions per week × school
-days / 5; a per-term cost is spread evenly over the school days of its term,
-so a part-term costs its share of school days.
+School days come from the platform's one calendar
+(services/contracts/school_calendar.py): each school's term dates and INSET days,
+the local authority's pattern where the school has set none (190 days, 380
+sessions a year), never a weekend or an England bank holiday. Planned sessions
+over a period are sessions per week × school days / 5; a per-term cost is spread
+evenly over the school days of its term (the school's term, from its first to its
+last day), so a part-term costs its share of school days.
 
 Group provision: a session's cost is shared equally among the pupils on that
 session's register; a per-term cost is spread over the term's school days and
@@ -23,7 +24,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
+
+from services.contracts.school_calendar import LA_CALENDAR
 
 TIERS = ("universal", "targeted", "specialist")
 COST_BASES = ("per_session", "per_hour", "per_term", "staff_rate")
@@ -33,9 +35,43 @@ DELIVERY_ROLES = ("teacher", "teaching_assistant", "senco", "slt", "therapist",
 END_REASONS = ("target_met", "not_effective", "pupil_left", "pupil_absent", "staffing",
                "replaced", "parent_request", "other")
 
-# The fixed progress scale of a target review.
+# Progress on a target at a review: named levels, stored with their rank (0-4) so
+# reports can count and average them; names for people in services/contracts/names.py.
+LEVELS = ("not_yet_started", "working_towards", "partially_met", "met", "exceeded")
+LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
+MET = LEVEL_RANK["met"]  # a rank at or above this is "met or exceeded"
+# The old scale (-2 much worse … 0 no change, 1 met, 2 exceeded), still accepted on input
+# and given on output as `progress`; migration 0003 moved stored values to levels.
+LEGACY_PROGRESS = {-2: "working_towards", -1: "working_towards", 0: "working_towards",
+                   1: "met", 2: "exceeded"}
+LEVEL_TO_LEGACY = {"not_yet_started": 0, "working_towards": 0, "partially_met": 0, "met": 1,
+                   "exceeded": 2}
 PROGRESS = {-2: "much_worse", -1: "worse", 0: "no_change", 1: "met", 2: "exceeded"}
-MET = 1  # progress at or above this is "met or exceeded"
+
+
+def level_of_rank(rank):
+    return None if rank is None else LEVELS[rank]
+
+
+def check_level_against_score(level, score, target_score, baseline_score=None):
+    """Where the review has a score and the target a target score, the level must agree:
+    met means the target score was reached, exceeded that it was passed, and a level
+    below met that it was not. Direction from the baseline (a target below it means
+    lower is better, e.g. incidents a week). Raises RuleBroken naming `level`."""
+    if score is None or target_score is None:
+        return
+    score, target = Decimal(score), Decimal(target_score)
+    lower_is_better = baseline_score is not None and target < Decimal(baseline_score)
+    reached = score <= target if lower_is_better else score >= target
+    passed = score < target if lower_is_better else score > target
+    shown = f"{money(score).normalize():f} against a target of {money(target).normalize():f}"
+    if level == "exceeded" and not passed:
+        raise RuleBroken(f"A score of {shown} does not exceed the target", field="level")
+    if level == "met" and not reached:
+        raise RuleBroken(f"A score of {shown} has not met the target", field="level")
+    if LEVEL_RANK[level] < MET and reached:
+        raise RuleBroken(f"A score of {shown} meets the target: record met or exceeded",
+                         field="level")
 
 ZERO = Decimal("0")
 PENNY = Decimal("0.01")
@@ -70,19 +106,9 @@ def academic_year_end(day):
     return date(academic_year_start(day).year + 1, 8, 31)
 
 
-def terms_of_year(start_year):
-    """The three terms of the academic year starting in September of `start_year`."""
-    return [(date(start_year, 9, 1), date(start_year, 12, 31)),
-            (date(start_year + 1, 1, 1), date(start_year + 1, 3, 31)),
-            (date(start_year + 1, 4, 1), date(start_year + 1, 7, 31))]
-
-
-def terms_between(start, end):
-    """Every term that overlaps [start, end]."""
-    out = []
-    for year in range(academic_year_start(start).year, academic_year_start(end).year + 1):
-        out.extend(t for t in terms_of_year(year) if t[0] <= end and t[1] >= start)
-    return out
+def terms_between(start, end, calendar=None):
+    """(first day, last day) of every school term that overlaps [start, end]."""
+    return (calendar or LA_CALENDAR).term_spans(start, end)
 
 
 def weekdays(start, end):
@@ -97,17 +123,14 @@ def weekdays(start, end):
     return count
 
 
-@lru_cache(maxsize=65536)
-def school_days(start, end):
-    """Weekdays in [start, end] that fall inside a term (cached: reports ask for the
-    same few periods over and over)."""
-    if end < start:
-        return 0
-    return sum(weekdays(max(start, ts), min(end, te)) for ts, te in terms_between(start, end))
+def school_days(start, end, calendar=None):
+    """School days in [start, end]: the school's calendar (the LA pattern by default),
+    without weekends, half terms, INSET days or England bank holidays."""
+    return (calendar or LA_CALENDAR).school_days(start, end)
 
 
-def planned_sessions(sessions_per_week, start, end):
-    return Decimal(sessions_per_week) * school_days(start, end) / 5
+def planned_sessions(sessions_per_week, start, end, calendar=None):
+    return Decimal(sessions_per_week) * school_days(start, end, calendar) / 5
 
 
 # -- cost arithmetic ---------------------------------------------------------------
@@ -151,6 +174,7 @@ class CostInput:
     role_rate: Decimal | None = None
     # sessions recorded (to the as-of date): {pupil_id: {register_size: count}}
     delivered: dict = field(default_factory=dict)
+    calendar: object = None        # the school's SchoolCalendar (None: the LA pattern)
 
     @property
     def last_day(self):
@@ -203,7 +227,8 @@ def assignment_costs(a: CostInput, as_of: date) -> dict:
     tomorrow = as_of + timedelta(days=1)
     for first, last, present in _segments(windows, max(a.start, tomorrow),
                                           min(a.last_day, year_end)):
-        share = per_session * planned_sessions(a.sessions_per_week, first, last) / len(present)
+        share = per_session * planned_sessions(a.sessions_per_week, first, last,
+                                               a.calendar) / len(present)
         for p in present:
             costs[p].projected += share
     return costs
@@ -214,12 +239,16 @@ def _per_term_costs(a, as_of, year_end):
     split among the pupils in the group that day."""
     costs = {m.pupil_id: PupilCost() for m in a.members}
     windows = {m.pupil_id: a.window(m) for m in a.members}
-    for ts, te in terms_between(a.start, max(a.last_day, a.start)):
-        day_rate = Decimal(a.amount) / school_days(ts, te)
+    cal = a.calendar
+    for ts, te in terms_between(a.start, max(a.last_day, a.start), cal):
+        term_days = school_days(ts, te, cal)
+        if not term_days:
+            continue
+        day_rate = Decimal(a.amount) / term_days
         for first, last, present in _segments(windows, max(ts, a.start), min(te, a.last_day)):
             share = day_rate / len(present)
-            to_date = school_days(first, min(last, as_of))
-            projected = school_days(first, min(last, year_end))
+            to_date = school_days(first, min(last, as_of), cal)
+            projected = school_days(first, min(last, year_end), cal)
             for p in present:
                 costs[p].to_date += share * to_date
                 costs[p].projected += share * projected
@@ -341,7 +370,8 @@ def impact_report(assignments, latest_progress, group_by="provision"):
     """Impact per group: share of targets met or exceeded (of those reviewed), average
     latest progress, cost to date, cost per pupil and per target met.
 
-    `latest_progress` maps target_id → the latest review's progress (−2…+2); a target
+    `latest_progress` maps target_id → the latest review's level rank (0 not yet started …
+    4 exceeded, LEVELS); average progress is the average rank; a target
     not in it has not been reviewed. A target served by several provisions counts once
     in each of their rows, and once in an organisation's or the trust's row."""
     key_of = GROUPINGS[group_by]

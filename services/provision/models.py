@@ -49,6 +49,28 @@ class RoleRate(Base):
     hourly_rate: Mapped[Decimal] = mapped_column(RATE)
 
 
+class SchoolTermDates(Base):
+    """A school's own term dates for one academic year (the LA pattern where none)."""
+
+    __tablename__ = "school_terms"
+    org_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    academic_year: Mapped[str] = mapped_column(String(7), primary_key=True)  # 2026/27
+    term: Mapped[str] = mapped_column(String(10), primary_key=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    half_term_starts_on: Mapped[date | None] = mapped_column(Date)
+    half_term_ends_on: Mapped[date | None] = mapped_column(Date)
+
+
+class SchoolInsetDay(Base):
+    """An INSET (or other closure) day a school has set: no pupils, no provision."""
+
+    __tablename__ = "school_inset_days"
+    org_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    academic_year: Mapped[str] = mapped_column(String(7))
+
+
 class Pupil(Base):
     """Local projection of the pupils service's events: only what provision needs."""
 
@@ -170,7 +192,8 @@ class Outcome(Base):
                                            index=True)
     cycle_id: Mapped[str | None] = mapped_column(ForeignKey("cycles.id", ondelete="SET NULL"))
     reviewed_on: Mapped[date] = mapped_column(Date)
-    progress: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(20))  # domain.LEVELS
+    progress: Mapped[int] = mapped_column(Integer)  # the level's rank, 0-4, for reports
     score: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     note: Mapped[str] = mapped_column(Text, default="")
     recorded_by: Mapped[str] = mapped_column(String(100))

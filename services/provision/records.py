@@ -6,7 +6,7 @@ domain.py."""
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, literal, null, select, union_all, update
 
 from . import domain
 from .models import (
@@ -21,6 +21,8 @@ from .models import (
     Outcome,
     Pupil,
     RoleRate,
+    SchoolInsetDay,
+    SchoolTermDates,
     Target,
 )
 
@@ -58,6 +60,7 @@ def load_report_data(session, as_of, *, org_id=None, catalogue_id=None, pupil_id
         .where(*where, *([] if include_planned else [Assignment.start_date <= as_of]))).all()
     rates = {(r.org_id, r.role): r.hourly_rate for r in session.execute(
         select(RoleRate.org_id, RoleRate.role, RoleRate.hourly_rate)).all()}
+    school_calendars = calendars(session, None if org_id is None else [org_id])
     members = defaultdict(list)
     Membership = domain.Membership
     for aid, pid, joined, left in session.execute(_scoped(
@@ -98,7 +101,7 @@ def load_report_data(session, as_of, *, org_id=None, catalogue_id=None, pupil_id
             basis=r.cost_basis, amount=r.cost_amount, session_minutes=r.session_minutes,
             start=r.start_date, end=r.end_date, ended_on=r.ended_on,
             sessions_per_week=r.sessions_per_week, members=members[r.id],
-            role_rate=rate, delivered=delivered[r.id])
+            role_rate=rate, delivered=delivered[r.id], calendar=school_calendars.get(r.org_id))
         out.append(domain.ReportAssignment(
             assignment_id=r.id, org_id=r.org_id, catalogue_id=r.catalogue_id, tier=r.tier,
             costs=domain.assignment_costs(cost_input, as_of), target_ids=targets[r.id]))
@@ -164,12 +167,13 @@ def impact(session, as_of, *, group_by="provision", org_id=None, catalogue_id=No
             .join(CatalogueEntry, CatalogueEntry.id == Assignment.catalogue_id)
             .where(*where, CatalogueEntry.cost_basis == "per_term")).all():
         termly[row[:7]].append(domain.Membership(row.pupil_id, row.joined_on, row.left_on))
+    school_calendars = calendars(session, None if org_id is None else [org_id])
     for (_, catalogue, org, start, end, ended_on, spw), members in termly.items():
         e = entries[catalogue]
         cost[key_of(catalogue, org)] += domain.group_cost_to_date(domain.CostInput(
             basis="per_term", amount=e.cost_amount, session_minutes=e.session_minutes,
             start=start, end=end, ended_on=ended_on, sessions_per_week=spw,
-            members=members), None, as_of)
+            members=members, calendar=school_calendars.get(org)), None, as_of)
 
     pupils = {tuple(r[:-1]): r[-1] for r in session.execute(
         select(*keys, func.count(AssignmentPupil.pupil_id.distinct())).select_from(Assignment)
@@ -305,3 +309,47 @@ def pupils_by_id(session, ids):
     ids = list(ids)
     return {p.pupil_id: p for p in session.execute(
         select(Pupil).where(Pupil.pupil_id.in_(ids))).scalars()} if ids else {}
+
+
+# -- school calendars ------------------------------------------------------------------
+
+def calendars(session, org_ids=None):
+    """{org_id: SchoolCalendar} of the schools that have set term dates or INSET days
+    (any other school follows the LA pattern: domain's default)."""
+    from services.contracts.school_calendar import SchoolCalendar, SchoolTerm
+    terms, inset = defaultdict(lambda: defaultdict(list)), defaultdict(lambda: defaultdict(set))
+    t, d = SchoolTermDates, SchoolInsetDay
+    q = select(t.org_id, t.academic_year, t.term, t.starts_on, t.ends_on,
+               t.half_term_starts_on, t.half_term_ends_on)
+    i = select(d.org_id, d.academic_year, literal("inset"), d.day, d.day, null(), null())
+    if org_ids is not None:
+        q, i = q.where(t.org_id.in_(org_ids)), i.where(d.org_id.in_(org_ids))
+    for org, year, term, first, last, half_first, half_last in session.execute(
+            union_all(q, i)).all():  # one statement: the reports count theirs
+        if term == "inset":
+            inset[org][year].add(first)
+        else:
+            terms[org][year].append(SchoolTerm(term, first, last, half_first, half_last))
+    out = {}
+    for org in set(terms) | set(inset):
+        years = set(terms[org]) | set(inset[org])
+        out[org] = SchoolCalendar({y: tuple(terms[org][y]) for y in years if terms[org][y]},
+                                  {y: inset[org][y] for y in years
+                                   if y in inset[org] or y in terms[org]})
+    return out
+
+
+def set_calendar(session, org_id, academic_year, terms, inset_days):
+    """Replace a school's term dates and INSET days for one academic year."""
+    session.execute(delete(SchoolTermDates).where(SchoolTermDates.org_id == org_id,
+                                                  SchoolTermDates.academic_year == academic_year))
+    session.execute(delete(SchoolInsetDay).where(SchoolInsetDay.org_id == org_id,
+                                                 SchoolInsetDay.academic_year == academic_year))
+    for t in terms:
+        session.add(SchoolTermDates(org_id=org_id, academic_year=academic_year, term=t.term,
+                                    starts_on=t.starts_on, ends_on=t.ends_on,
+                                    half_term_starts_on=t.half_term_starts_on,
+                                    half_term_ends_on=t.half_term_ends_on))
+    for day in sorted(set(inset_days)):
+        session.add(SchoolInsetDay(org_id=org_id, day=day, academic_year=academic_year))
+    session.flush()

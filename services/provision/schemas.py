@@ -2,12 +2,22 @@
 
 from datetime import date, timedelta
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.common.paging import MAX_OFFSET
+from services.contracts.names import label
 from services.contracts.sen import AREAS_OF_NEED
 
-from .domain import COST_BASES, DELIVERY_ROLES, END_REASONS, PROGRESS, TIERS
+from .domain import (
+    COST_BASES,
+    DELIVERY_ROLES,
+    END_REASONS,
+    LEGACY_PROGRESS,
+    LEVEL_TO_LEGACY,
+    LEVELS,
+    PROGRESS,
+    TIERS,
+)
 
 TEXT = validate.Length(min=1, max=5000)
 ID = validate.Length(min=1, max=36)
@@ -100,6 +110,37 @@ class SettingsSchema(Strict):
     role_rates = fields.Dict(keys=fields.String(validate=validate.OneOf(DELIVERY_ROLES)),
                              values=fields.Decimal(places=2, as_string=True, validate=AMOUNT),
                              load_default=dict)
+
+
+# -- school calendar ------------------------------------------------------------------
+
+class SchoolTermSchema(Strict):
+    term = fields.String(required=True, validate=validate.OneOf(("autumn", "spring", "summer")))
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    half_term_starts_on = fields.Date(load_default=None, allow_none=True)
+    half_term_ends_on = fields.Date(load_default=None, allow_none=True)
+
+
+class CalendarBodySchema(Strict):
+    terms = fields.List(fields.Nested(SchoolTermSchema), required=True,
+                        validate=validate.Length(equal=3))
+    inset_days = fields.List(fields.Date(), load_default=list,
+                             validate=validate.Length(max=10), metadata={
+                                 "description": "INSET and other closure days (usually 5)"})
+
+
+class CalendarSchema(Schema):
+    org_id = fields.String()
+    academic_year = fields.String(metadata={"example": "2026/27"})
+    source = fields.String(metadata={"description": "school (set by the school) or "
+                                     "local_authority_pattern (the default)"})
+    terms = fields.List(fields.Nested(SchoolTermSchema))
+    inset_days = fields.List(fields.Date())
+    school_days = fields.Integer(metadata={"description": "Days open to pupils (statutory "
+                                           "year: 190)"})
+    sessions = fields.Integer(metadata={"description": "Two a day (statutory year: 380)"})
+    warnings = fields.List(fields.String())
 
 
 # -- assignments --------------------------------------------------------------------
@@ -215,13 +256,35 @@ class TargetCreateSchema(Strict):
                                   field_name="baseline_score")
 
 
+LEVEL_DOC = ("Progress on the target: not_yet_started, working_towards, partially_met, met "
+             "(the target score reached, where there is one) or exceeded (passed)")
+
+
 class OutcomeCreateSchema(Strict):
     reviewed_on = fields.Date(required=True, validate=_plausible)
-    progress = fields.Integer(required=True, strict=True,
-                              validate=validate.OneOf(sorted(PROGRESS)))
+    level = fields.String(validate=validate.OneOf(LEVELS), metadata={"description": LEVEL_DOC})
+    progress = fields.Integer(strict=True, validate=validate.OneOf(sorted(PROGRESS)),
+                              metadata={"deprecated": True, "description":
+                                        "Deprecated: the old scale -2..2 (1 met, 2 exceeded); "
+                                        "send level instead"})
     note = fields.String(load_default="", validate=validate.Length(max=5000))
     score = _score(load_default=None, allow_none=True)
     cycle_id = fields.String(load_default=None, allow_none=True, validate=ID)
+
+    @validates_schema
+    def _one_level(self, data, **kwargs):
+        if "level" not in data and "progress" not in data:
+            raise ValidationError("Required: " + ", ".join(LEVELS), field_name="level")
+        if "level" in data and "progress" in data:
+            raise ValidationError("Send level or the old progress, not both",
+                                  field_name="progress")
+
+    @post_load
+    def _to_level(self, data, **kwargs):
+        if "level" not in data:
+            data["level"] = LEGACY_PROGRESS[data.pop("progress")]
+        data.pop("progress", None)
+        return data
 
 
 class OutcomeSchema(Schema):
@@ -229,8 +292,11 @@ class OutcomeSchema(Schema):
     target_id = fields.String()
     cycle_id = fields.String(allow_none=True)
     reviewed_on = fields.Date()
-    progress = fields.Integer()
-    progress_label = fields.Function(lambda o: PROGRESS[o.progress])
+    level = fields.String(validate=validate.OneOf(LEVELS), metadata={"description": LEVEL_DOC})
+    level_name = fields.Function(lambda o: label(o.level))
+    progress = fields.Function(lambda o: LEVEL_TO_LEGACY[o.level], metadata={
+        "deprecated": True, "description": "Deprecated: the old -2..2 scale, from level"})
+    progress_label = fields.Function(lambda o: label(o.level))
     score = fields.Decimal(as_string=True, allow_none=True)
     note = fields.String()
 
@@ -249,7 +315,10 @@ class TargetSchema(Schema):
     target_score = fields.Decimal(as_string=True, allow_none=True)
     score_unit = fields.String(allow_none=True)
     outcomes = fields.List(fields.Nested(OutcomeSchema))
-    latest_progress = fields.Integer(allow_none=True)
+    latest_level = fields.String(allow_none=True, validate=validate.OneOf(LEVELS))
+    latest_level_name = fields.Function(lambda t: label(t["latest_level"]) or None)
+    latest_progress = fields.Integer(allow_none=True, metadata={
+        "deprecated": True, "description": "Deprecated: the old -2..2 scale, from latest_level"})
     met = fields.Boolean()
     score_gain = fields.Decimal(as_string=True, allow_none=True)
     percent_of_expected_gain = fields.Decimal(as_string=True, allow_none=True)

@@ -19,6 +19,9 @@ from services.common.outbox import OutboxRelay
 from services.common.problems import Conflict, NotFound, Unprocessable
 from services.common.service import PlatformService
 from services.common.timers import timer_from_setting
+from services.contracts import school_calendar
+from services.contracts.names import label
+from services.contracts.school_calendar import SchoolTerm
 
 from . import documents, domain, records
 from .models import (
@@ -42,6 +45,8 @@ from .schemas import (
     AssignmentEndSchema,
     AssignmentQuerySchema,
     AssignmentSchema,
+    CalendarBodySchema,
+    CalendarSchema,
     CatalogueCreateSchema,
     CatalogueEntrySchema,
     CatalogueQuerySchema,
@@ -73,7 +78,16 @@ RECORDERS = ("senco", "teacher", "trust_admin")
 
 IMPACT_COLUMNS = ["catalogue_id", "provision", "tier", "org_id", "organisation", "pupils",
                   "targets", "targets_reviewed", "targets_met", "share_met", "average_progress",
+                  "average_level",
                   "cost_to_date", "cost_per_pupil", "cost_per_target_met"]
+
+
+def _academic_year(text):
+    """'2026-27' (as in a URL) → '2026/27'; 404 for anything else."""
+    start, _, end = text.partition("-")
+    if not (start.isdigit() and len(start) == 4 and end == f"{(int(start) + 1) % 100:02d}"):
+        raise NotFound("No such academic year (write it as 2026-27)")
+    return f"{start}/{end}"
 
 
 def _invalid(exc):
@@ -247,6 +261,47 @@ class ProvisionService(PlatformService):
         rates = s.execute(select(RoleRate).where(RoleRate.org_id == org_id)).scalars()
         return {"sen_budget": org.sen_budget if org else None,
                 "role_rates": {r.role: r.hourly_rate for r in rates}}
+
+    # -- school calendar --------------------------------------------------------------
+
+    @api("PUT", f"{P}/organisations/<string:org_id>/calendar/<string:year>", roles=WRITERS,
+         body=CalendarBodySchema, response=CalendarSchema,
+         summary="Set a school's term dates and INSET days for an academic year (2026-27)")
+    def put_calendar(self, request, principal, body, org_id, year):
+        academic_year = _academic_year(year)
+        if not self._writable(principal, org_id):
+            raise NotFound("No such organisation")
+        terms = [SchoolTerm(**t) for t in body["terms"]]
+        errors = school_calendar.calendar_errors(academic_year, terms, body["inset_days"])
+        if errors:
+            raise Unprocessable("The term dates do not fit the school year", errors=errors)
+        with self.db.unit_of_work() as uow:
+            records.set_calendar(uow.session, org_id, academic_year, terms, body["inset_days"])
+            return self._calendar(uow.session, org_id, academic_year)
+
+    @api("GET", f"{P}/organisations/<string:org_id>/calendar/<string:year>", roles=READERS,
+         response=CalendarSchema,
+         summary="A school's school days for a year: its own dates or the LA pattern")
+    def get_calendar(self, request, principal, org_id, year):
+        academic_year = _academic_year(year)
+        with self.db.session() as s:
+            if not self._visible(s, principal, org_id):
+                raise NotFound("No such organisation")
+            return self._calendar(s, org_id, academic_year)
+
+    def _calendar(self, s, org_id, academic_year):
+        cal = records.calendars(s, [org_id]).get(org_id) or school_calendar.LA_CALENDAR
+        days = len(cal.days_of_year(academic_year))
+        own = cal is not school_calendar.LA_CALENDAR
+        warnings = [] if days == school_calendar.SCHOOL_DAYS_A_YEAR else [
+            f"{days} school days: the statutory school year is "
+            f"{school_calendar.SCHOOL_DAYS_A_YEAR} days (380 sessions)"]
+        return {"org_id": org_id, "academic_year": academic_year,
+                "source": "school" if own else "local_authority_pattern",
+                "terms": cal.terms(academic_year),
+                "inset_days": sorted(cal.inset_days(academic_year)),
+                "school_days": days, "sessions": days * school_calendar.SESSIONS_A_DAY,
+                "warnings": warnings}
 
     # -- assignments ------------------------------------------------------------------
 
@@ -456,7 +511,9 @@ class ProvisionService(PlatformService):
                                           t.target_score)
             views.append({
                 **{c.key: getattr(t, c.key) for c in Target.__table__.columns},
-                "outcomes": history, "latest_progress": latest.progress if latest else None,
+                "outcomes": history,
+                "latest_level": latest.level if latest else None,
+                "latest_progress": domain.LEVEL_TO_LEGACY[latest.level] if latest else None,
                 "met": domain.is_met(latest.progress if latest else None),
                 "score_gain": gain, "percent_of_expected_gain": pct,
             })
@@ -483,15 +540,22 @@ class ProvisionService(PlatformService):
             cycle = uow.session.get(Cycle, body["cycle_id"])
             if cycle is None or cycle.pupil_id != target.pupil_id:
                 raise _field_error(f"{field_prefix}cycle_id", "No such cycle for this pupil")
+        try:
+            domain.check_level_against_score(body["level"], body["score"], target.target_score,
+                                             target.baseline_score)
+        except domain.RuleBroken as exc:
+            raise _field_error(f"{field_prefix}level", str(exc)) from None
         outcome = Outcome(id=domain.new_id(), target_id=target.id, cycle_id=body.get("cycle_id"),
-                          reviewed_on=body["reviewed_on"], progress=body["progress"],
+                          reviewed_on=body["reviewed_on"], level=body["level"],
+                          progress=domain.LEVEL_RANK[body["level"]],
                           score=body["score"], note=body["note"], recorded_by=principal.sub,
                           recorded_at=utcnow())
         uow.session.add(outcome)
         uow.emit("outcome.recorded", {
             "outcome_id": outcome.id, "target_id": target.id, "pupil_id": target.pupil_id,
             "org_id": target.org_id, "cycle_id": outcome.cycle_id,
-            "reviewed_on": outcome.reviewed_on, "progress": outcome.progress,
+            "reviewed_on": outcome.reviewed_on,
+            "progress": domain.LEVEL_TO_LEGACY[outcome.level], "level": outcome.level,
             "met": domain.is_met(outcome.progress),
         }, org_id=target.org_id, actor=principal.sub)
         return outcome
@@ -551,7 +615,7 @@ class ProvisionService(PlatformService):
                 self._record_outcome(uow, principal, target,
                                      {**row, "reviewed_on": body["reviewed_on"],
                                       "cycle_id": cycle.id}, field_prefix=f"outcomes.{i}.")
-                met += domain.is_met(row["progress"])
+                met += domain.is_met(domain.LEVEL_RANK[row["level"]])
             cycle.status, cycle.reviewed_on = domain.REVIEWED, body["reviewed_on"]
             cycle.review_note = body["note"]
             uow.emit("apdr_cycle.reviewed", {
@@ -797,8 +861,12 @@ def impact_rows(s, as_of, *, group_by="provision", org_id=None, catalogue_id=Non
             "pupils": row.pupils, "targets": row.targets,
             "targets_reviewed": row.targets_reviewed, "targets_met": row.targets_met,
             "share_met": None if row.share_met is None else str(_pct(row.share_met)),
+            # the average level rank (0 not yet started … 4 exceeded) and the level it
+            # has reached (rounded down: an average of 2.5 is "partially met")
             "average_progress": None if row.average_progress is None
             else str(_dec(row.average_progress)),
+            "average_level": None if row.average_progress is None else label(
+                domain.LEVELS[int(row.average_progress)]),
             "cost_to_date": _money(row.cost), "cost_per_pupil": _money(row.cost_per_pupil),
             "cost_per_target_met": _money(row.cost_per_target_met),
         })

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import holidays
 
+from services.contracts.names import year_group_name
 from services.contracts.sen import NEED_TYPE_AREA, is_temporary_upn, validate_upn
 
 PUPIL_ORG_KINDS = ("trust_school", "arb")  # organisations that keep pupils here
@@ -79,11 +80,14 @@ def sen_event(pupil):
             "areas_of_need": areas_of_need(pupil.primary_need, pupil.secondary_need)}
 
 
-def census_issues(pupil, *, has_issued_plan):
+def census_issues(pupil, *, has_issued_plan, census_date=None):
     """Every census rule this pupil breaks: [{"rule", "field", "detail"}].
 
     `pupil` is anything with upn, sen_status, primary_need, secondary_need,
-    year_group and date_of_birth attributes.
+    year_group and date_of_birth attributes (and optionally nc_not_followed). Each
+    issue has a severity: "error" (the census would reject it) or "warning" (DfE's
+    checks query it: the year group not the one expected from the date of birth,
+    counted on `census_date`).
     """
     issues = []
     for field, reasons in sen_errors(pupil.sen_status, pupil.primary_need,
@@ -103,12 +107,26 @@ def census_issues(pupil, *, has_issued_plan):
     if pupil.sen_status == "E" and not has_issued_plan:
         issues.append({"rule": "ehcp_missing", "field": "sen_status",
                        "detail": "Provision E needs an issued EHC plan"})
-    if pupil.year_group is None:
+    not_followed = bool(getattr(pupil, "nc_not_followed", False))
+    if pupil.year_group is None and not not_followed:
         issues.append({"rule": "year_group_missing", "field": "year_group",
-                       "detail": "The census needs a national curriculum year"})
+                       "detail": "The census needs a national curriculum year (or X)"})
     if pupil.date_of_birth is None:
         issues.append({"rule": "date_of_birth_missing", "field": "date_of_birth",
                        "detail": "The census needs a date of birth"})
+    for issue in issues:
+        issue["severity"] = "error"
+    if census_date and pupil.date_of_birth and pupil.year_group is not None:
+        expected = expected_year_group(pupil.date_of_birth, census_date)
+        if expected != pupil.year_group and -2 <= expected <= 14:
+            # DfE's census validation queries this, and accepts an explanation: pupils
+            # with SEN are often taught out of their chronological year group.
+            issues.append({
+                "rule": "year_group_not_expected", "field": "year_group", "severity": "warning",
+                "detail": f"Recorded as {year_group_name(pupil.year_group)}; a pupil born "
+                          f"{pupil.date_of_birth.strftime('%-d %B %Y')} is "
+                          f"{year_group_name(expected)} by age on 31 August (DfE school "
+                          "census check; allowed when the pupil is taught out of year)"})
     return issues
 
 
@@ -136,19 +154,84 @@ def erasure_mode(*, sen_status, has_plan):
 
 
 # -- EHC plans: the statutory clock --------------------------------------------------
+#
+# Children and Families Act 2014 and the SEND Regulations 2014 (SI 2014/1530):
+#   reg. 5(1) decision whether to assess within 6 weeks of the request;
+#   reg. 10(1) decision whether to issue a plan within 16 weeks;
+#   reg. 13(2) the final plan within 20 weeks; reg. 13(1) 15 days to comment on a draft;
+#   the exceptions to those limits: reg. 5(4), 10(4), 13(3);
+#   s.44(1) annual review within 12 months of the plan being made or last reviewed;
+#   reg. 18(1)/(2) phase transfers; reg. 20(10) the decision after a review (4 weeks);
+#   reg. 22(5) the final amended plan (8 weeks from the amendment notice).
 
 STEP_WEEKS = {"decision_to_assess": 6, "decision_to_issue": 16, "final_plan": 20}
 STEP_DONE_FIELD = {"decision_to_assess": "decision_to_assess_on",
                    "decision_to_issue": "decision_to_issue_on",
                    "final_plan": "issued_on",
                    "phase_transfer": "phase_transfer_amended_on"}
-PHASE_TRANSFER_DAY = (2, 15)  # 15 February of the year the pupil transfers phase
+
+# reg. 18(1)(a): a transfer between phases of education — reviewed and amended *before*
+# 15 February of the calendar year of the transfer; reg. 18(1)(b): from secondary school
+# to a post-16 institution — *before* 31 March; reg. 18(2): between post-16
+# institutions — at least 5 months before the transfer.
+PHASE_TRANSFER_KINDS = ("between_phases", "secondary_to_post16", "between_post16")
+PHASE_TRANSFER_BEFORE = {"between_phases": (2, 15), "secondary_to_post16": (3, 31)}
+POST16_TRANSFER_MONTHS = 5
+
+# The exceptions to the 6-, 16- and 20-week limits (reg. 5(4), 10(4), 13(3)); each
+# needs its conditions: (a) the school or college closed for a continuous period of
+# at least 4 weeks; (b) exceptional personal circumstances affecting the child or the
+# child's parent; (c) the child or parent absent from the area for a continuous period
+# of at least 4 weeks.
+LAWFUL_PAUSES = ("school_closure", "exceptional_personal_circumstances", "absent_from_area")
+FOUR_WEEK_PAUSES = ("school_closure", "absent_from_area")
+PAUSE_RULE = "SEND Regulations 2014 reg. 5(4), 10(4) and 13(3)"
+NOT_PAUSES = {
+    "missed_appointment": (
+        "A missed appointment is an exception only to the 6-week deadline for advice and "
+        "information from other bodies (SEND Regulations 2014 reg. 8; Code of Practice "
+        "9.43), not to the 6-, 16- or 20-week limits: only the exceptions of " + PAUSE_RULE
+        + " pause them"),
+}
+PAUSE_REASONS = LAWFUL_PAUSES + tuple(NOT_PAUSES)
+
+REVIEW_DECISIONS = ("keep", "amend", "cease")
+REVIEW_DECISION_WEEKS = 4    # reg. 20(10)
+AMENDED_PLAN_WEEKS = 8       # reg. 22(5)
+DRAFT_COMMENT_DAYS = 15      # reg. 13(1)(b)
 
 
 @dataclass(frozen=True)
 class Pause:
     starts_on: date
-    ends_on: date | None  # None while the clock is still paused
+    ends_on: date | None  # the day the clock runs again; None while still paused
+
+
+def pause_errors(reason, starts_on, ends_on, *, request_date, issued_on=None):
+    """{field: [reason]} when a pause is not one of the lawful exceptions (reg. 5(4),
+    10(4), 13(3)) or its conditions are not met; {} when it is. `ends_on` is the day the
+    school reopens / the person is back (the clock runs again); a 4-week condition is met
+    by 28 days or more."""
+    if reason in NOT_PAUSES:
+        return {"reason": [NOT_PAUSES[reason]]}
+    if reason not in LAWFUL_PAUSES:
+        return {"reason": [f"Not a lawful exception ({PAUSE_RULE}): use one of "
+                           + ", ".join(LAWFUL_PAUSES)]}
+    if starts_on < request_date:
+        return {"starts_on": ["Must not be before the request date"]}
+    if issued_on is not None and starts_on >= issued_on:
+        return {"starts_on": ["The final plan was issued on " + issued_on.isoformat()
+                              + ": the 20-week clock has stopped (reg. 13(2))"]}
+    if ends_on is not None and ends_on < starts_on:
+        return {"ends_on": ["Must not be before starts_on"]}
+    if ends_on is not None and reason in FOUR_WEEK_PAUSES:
+        days = (ends_on - starts_on).days
+        if days < 28:
+            what = ("The school or college must be closed" if reason == "school_closure"
+                    else "The child or parent must be absent from the area")
+            return {"ends_on": [f"{what} for a continuous period of at least 4 weeks "
+                                f"({PAUSE_RULE}, exception (a)/(c)); this is {days} days"]}
+    return {}
 
 
 def clock_deadline(request_date, weeks, pauses):
@@ -164,18 +247,89 @@ def clock_deadline(request_date, weeks, pauses):
     return due
 
 
+def add_months(day, months):
+    """The corresponding day `months` later (or earlier); the month's last day when it
+    has no such day (31 March + 11 months → 29 February or 28 February)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, d))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def add_twelve_months(day):
-    try:
-        return day.replace(year=day.year + 1)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + 1, day=28)
+    """The anniversary (28 February for a 29 February)."""
+    return add_months(day, 12)
+
+
+def annual_review_last_day(made_or_reviewed_on):
+    """s.44(1) Children and Families Act 2014: the review is "in the period of 12 months
+    starting with" the day the plan was made or last reviewed, so the last lawful day is
+    the day before the anniversary (28 February for a plan made on 29 February, the
+    period then ending with the last day of February)."""
+    anniversary = add_twelve_months(made_or_reviewed_on)
+    if (made_or_reviewed_on.month, made_or_reviewed_on.day) == (2, 29):
+        return anniversary  # no 29 February: the period ends with the month's last day
+    return anniversary - timedelta(days=1)
+
+
+def phase_transfer_last_day(kind, year, transfer_on=None):
+    """The last lawful day to review and amend a plan before a transfer (reg. 18):
+    14 February (before 15 February) between phases, 30 March (before 31 March) from
+    secondary school to post-16, and 5 months before the transfer between post-16
+    institutions (needs the transfer date). None when it cannot be known yet."""
+    kind = kind or "between_phases"
+    if kind == "between_post16":
+        return add_months(transfer_on, -POST16_TRANSFER_MONTHS) if transfer_on else None
+    if year is None:
+        return None
+    return date(year, *PHASE_TRANSFER_BEFORE[kind]) - timedelta(days=1)
+
+
+def plan_record_errors(plan):
+    """{field: [reason]} for a plan's phase transfer and post-review records that do not
+    fit together; {} when they do."""
+    errors = {}
+    kind = getattr(plan, "phase_transfer_kind", None)
+    if kind == "between_post16" and not getattr(plan, "phase_transfer_on", None):
+        errors["phase_transfer_on"] = ["Required for a move between post-16 institutions: "
+                                       "the review is due 5 months before it (reg. 18(2))"]
+    if kind and kind != "between_post16" and not (plan.phase_transfer_year or getattr(
+            plan, "phase_transfer_on", None)):
+        errors["phase_transfer_year"] = ["Required with a phase transfer kind (reg. 18(1))"]
+    decided_on = getattr(plan, "review_decision_on", None)
+    decision = getattr(plan, "review_decision", None)
+    if decided_on and not decision:
+        errors["review_decision"] = ["Say what was decided: " + ", ".join(REVIEW_DECISIONS)]
+    if decided_on and not plan.last_review_on:
+        errors["review_decision_on"] = ["Record the review meeting (last_review_on) first"]
+    elif decided_on and decided_on < plan.last_review_on:
+        errors["review_decision_on"] = ["Must not be before the review meeting"]
+    for field, after, name in (("draft_comments_on", "draft_plan_sent_on", "the draft"),
+                               ("amended_plan_issued_on", "amendment_notice_on",
+                                "the amendment notice")):
+        value, first = getattr(plan, field, None), getattr(plan, after, None)
+        if value and first and value < first:
+            errors[field] = [f"Must not be before {name} ({after})"]
+    return errors
+
+
+def _done_since(value, since):
+    """A step's record counts only if it was made for this round (on or after `since`)."""
+    return value if value is not None and (since is None or value >= since) else None
 
 
 def plan_deadlines(plan, pauses):
     """{step: {"due": date|None, "done_on": date|None}} for a plan (any object with
     request_date, decision_to_assess_on, assessment_refused, decision_to_issue_on,
     issue_refused, issued_on, last_review_on, phase_transfer_year,
-    phase_transfer_amended_on)."""
+    phase_transfer_amended_on; and optionally phase_transfer_kind, phase_transfer_on,
+    draft_plan_sent_on, draft_comments_on, review_decision, review_decision_on,
+    amendment_notice_on, amended_plan_issued_on)."""
     out = {}
     stopped = False  # a refusal ends the statutory clock
     for step, weeks in STEP_WEEKS.items():
@@ -187,14 +341,43 @@ def plan_deadlines(plan, pauses):
             stopped = True
         if step == "decision_to_issue" and plan.issue_refused:
             stopped = True
+    draft_sent = getattr(plan, "draft_plan_sent_on", None)
+    if draft_sent and not stopped:
+        # reg. 13(1)(b): at least 15 days to comment on the draft (or on proposed
+        # amendments, reg. 22(2)(c)); done when the comments arrive or the plan is issued
+        comments = getattr(plan, "draft_comments_on", None)
+        finished = getattr(plan, "amended_plan_issued_on", None) or plan.issued_on
+        out["draft_comments"] = {
+            "due": draft_sent + timedelta(days=DRAFT_COMMENT_DAYS),
+            "done_on": _done_since(comments, draft_sent) or _done_since(finished, draft_sent)}
     if plan.issued_on:
         last = plan.last_review_on or plan.issued_on
         # done by recording the review: last_review_on moves and a new due date follows
-        out["annual_review"] = {"due": add_twelve_months(last), "done_on": None}
-    if plan.phase_transfer_year and plan.issued_on:
-        out["phase_transfer"] = {"due": date(plan.phase_transfer_year, *PHASE_TRANSFER_DAY),
+        out["annual_review"] = {"due": annual_review_last_day(last), "done_on": None}
+    if plan.last_review_on and plan.issued_on:
+        decided = _done_since(getattr(plan, "review_decision_on", None), plan.last_review_on)
+        out["review_decision"] = {
+            "due": plan.last_review_on + timedelta(weeks=REVIEW_DECISION_WEEKS),
+            "done_on": decided}
+        if decided and getattr(plan, "review_decision", None) == "amend":
+            notice = _done_since(getattr(plan, "amendment_notice_on", None),
+                                 plan.last_review_on) or decided
+            out["amended_plan"] = {
+                "due": notice + timedelta(weeks=AMENDED_PLAN_WEEKS),
+                "done_on": _done_since(getattr(plan, "amended_plan_issued_on", None), notice)}
+    kind = getattr(plan, "phase_transfer_kind", None)
+    transfer_on = getattr(plan, "phase_transfer_on", None)
+    if plan.issued_on and (plan.phase_transfer_year or transfer_on):
+        year = plan.phase_transfer_year or transfer_on.year
+        out["phase_transfer"] = {"due": phase_transfer_last_day(kind, year, transfer_on),
                                  "done_on": plan.phase_transfer_amended_on}
     return out
+
+
+def overdue_deadlines(plan, pauses, today):
+    """[(step, due)] of the plan's open deadlines that have passed (due before today)."""
+    return [(step, info["due"]) for step, info in plan_deadlines(plan, pauses).items()
+            if info["due"] is not None and info["done_on"] is None and info["due"] < today]
 
 
 class WorkingDays:
@@ -254,25 +437,78 @@ def due_reminders(plans, today, *, lead_working_days, working_days, already_sent
 
 
 # -- bulk import ---------------------------------------------------------------------
+#
+# What SIMS, Arbor and Bromcom exports actually contain: header variants (normalised to
+# letters and digits, so "NC Year Actual", "NCYearActual" and "nc_year_actual" agree),
+# year groups as "Reception", "Year 6", "Nursery 1", "R", "N1", "6" or census code X
+# (National Curriculum not followed), SEN provision as E/K/N or "EHC Plan" /
+# "SEN Support" / "No Special Educational Need", need types as census codes or their
+# census names, dates as ISO or UK day/month/year.
 
 IMPORT_COLUMNS = {
-    "upn": ("upn",),
-    "legal_surname": ("legalsurname", "surname", "lastname"),
-    "forename": ("forename", "legalforename", "firstname"),
+    "upn": ("upn", "uniquepupilnumber", "pupilupn", "studentupn"),
+    "legal_surname": ("legalsurname", "surname", "lastname", "legallastname", "familyname"),
+    "forename": ("forename", "legalforename", "firstname", "legalfirstname", "givenname"),
     "date_of_birth": ("dateofbirth", "dob", "birthdate"),
-    "year_group": ("yeargroup", "ncyear", "ncyearactual", "year"),
-    "sen_status": ("senprovision", "senstatus", "sen"),
-    "primary_need": ("primaryneed", "senprimaryneed", "primarysentype"),
-    "secondary_need": ("secondaryneed", "sensecondaryneed", "secondarysentype"),
+    "year_group": ("yeargroup", "ncyear", "ncyearactual", "year", "curriculumyear",
+                   "nationalcurriculumyear", "yearnc"),
+    "sen_status": ("senprovision", "senstatus", "sen", "senstage", "sencategory",
+                   "senprovisiontype"),
+    "primary_need": ("primaryneed", "senprimaryneed", "primarysentype", "primarysenneed",
+                     "primaryneedtype", "sentype1", "senneed1", "senneedtype1", "needtype1",
+                     "senneedrank1"),
+    "secondary_need": ("secondaryneed", "sensecondaryneed", "secondarysentype",
+                       "secondarysenneed", "secondaryneedtype", "sentype2", "senneed2",
+                       "senneedtype2", "needtype2", "senneedrank2"),
+    "registration_group": ("reggroup", "registrationgroup", "form", "formgroup", "tutorgroup",
+                           "class", "classname", "registrationform", "regform", "regclass",
+                           "currentreggroup"),
 }
 REQUIRED_COLUMNS = ("upn", "legal_surname", "forename", "date_of_birth", "year_group",
                     "sen_status")
-YEAR_GROUPS = {"N1": -2, "N2": -1, "R": 0, **{str(n): n for n in range(0, 15)}}
+REASON_COLUMN = "Reason"  # the column the rejected-rows file adds (ignored on re-import)
+NC_NOT_FOLLOWED = "X"
+YEAR_GROUPS_ALLOWED = ("N1, N2, R (Reception), 1-14 (Year 1 to Year 14) or X (National "
+                       "Curriculum not followed)")
+SEN_STATUS_ALLOWED = "E, K or N (EHC Plan, SEN Support, No Special Educational Need)"
+
+
+def _norm(text):
+    return "".join(ch for ch in text.lower().replace("&", "and") if ch.isalnum())
+
+
+_YEAR_WORDS = {"n1": -2, "nursery1": -2, "fs1": -2, "n2": -1, "nursery2": -1, "fs2": 0,
+               "r": 0, "rec": 0, "reception": 0, "yrr": 0, "yearr": 0, "yearreception": 0,
+               "yrn1": -2, "yrn2": -1, "yearn1": -2, "yearn2": -1}
+_X_WORDS = {"x", "ncx", "yearx", "notfollowingnc", "ncnotfollowed",
+            "nationalcurriculumnotfollowed", "notfollowingthenationalcurriculum"}
+_SEN_WORDS = {
+    "e": "E", "ehcplan": "E", "ehcp": "E", "ehc": "E", "educationhealthandcareplan": "E",
+    "eehcplan": "E",
+    "k": "K", "sensupport": "K", "ksensupport": "K", "support": "K",
+    "n": "N", "nosen": "N", "none": "N", "nospecialeducationalneed": "N",
+    "nospecialeducationalneeds": "N", "nnosen": "N", "notsen": "N",
+}
+
+
+def _need_words():
+    from services.contracts.names import NEED_TYPE_NAMES
+    out = {_norm(code): code for code in NEED_TYPE_AREA}
+    out.update({_norm(name): code for code, name in NEED_TYPE_NAMES.items()})
+    # "ASD - Autistic Spectrum Disorder", as some MIS lists show them
+    out.update({_norm(code + name): code for code, name in NEED_TYPE_NAMES.items()})
+    out.update({"autism": "ASD", "autisticspectrumcondition": "ASD", "asc": "ASD",
+                "profoundandmultiplelearningdifficulties": "PMLD",
+                "speechlanguageandcommunicationneed": "SLCN"})
+    return out
+
+
+_NEED_WORDS = _need_words()
 
 
 def map_header(header):
     """CSV header → {column index: field}; raises ValueError naming missing columns."""
-    norm = ["".join(ch for ch in h.lower() if ch.isalnum()) for h in header]
+    norm = [_norm(h) for h in header]
     mapping = {}
     for field, aliases in IMPORT_COLUMNS.items():
         for i, name in enumerate(norm):
@@ -286,27 +522,84 @@ def map_header(header):
 
 
 def parse_year_group(value):
-    value = value.strip().upper().removeprefix("Y").removeprefix("EAR ").strip()
-    if value not in YEAR_GROUPS:
-        raise ValueError("Not a national curriculum year (N1, N2, R, 1-14)")
-    return YEAR_GROUPS[value]
+    """A year group as an MIS writes it → (year_group, nc_not_followed): (6, False) for
+    "Year 6", (0, False) for "Reception", (-2, False) for "Nursery 1", (None, True) for
+    census code X. Raises ValueError naming the value found and the values allowed."""
+    key = _norm(value)
+    if key in _X_WORDS:
+        return None, True
+    if key in _YEAR_WORDS:
+        return _YEAR_WORDS[key], False
+    for prefix in ("year", "yr", "y", "ncyear", "nc"):
+        if key.startswith(prefix) and key[len(prefix):].isdigit():
+            key = key[len(prefix):]
+            break
+    if key.isdigit() and 0 <= int(key) <= 14:
+        return int(key), False
+    raise ValueError(f"Found {value.strip()!r}: not a national curriculum year; allowed: "
+                     f"{YEAR_GROUPS_ALLOWED}")
+
+
+def parse_sen_status(value):
+    key = _norm(value)
+    if key in _SEN_WORDS:
+        return _SEN_WORDS[key]
+    found = f"Found {value.strip()!r}" if value.strip() else "Empty"
+    raise ValueError(f"{found}: not an SEN provision; allowed: {SEN_STATUS_ALLOWED}")
+
+
+def parse_need(value):
+    """A census need code or its census name → the code; None when blank."""
+    if not value.strip():
+        return None
+    code = _NEED_WORDS.get(_norm(value))
+    if code is None:
+        raise ValueError(f"Found {value.strip()!r}: not a census need type; allowed: "
+                         + ", ".join(NEED_TYPE_AREA) + " (or their census names)")
+    return code
 
 
 def parse_date(value):
     value = value.strip()
-    for parse in (date.fromisoformat, _uk_date):
+    for parse in (date.fromisoformat, _uk_date, _named_month_date):
         try:
             return parse(value)
         except ValueError:
             continue
-    raise ValueError("Not a date (YYYY-MM-DD or DD/MM/YYYY)")
+    raise ValueError(f"Found {value!r}: not a date; allowed: YYYY-MM-DD or DD/MM/YYYY")
 
 
 def _uk_date(value):
-    d, m, y = value.split("/")
-    if len(y) != 4:
-        raise ValueError(value)
-    return date(int(y), int(m), int(d))
+    for sep in ("/", "-", "."):
+        if value.count(sep) == 2:
+            d, m, y = value.split(sep)
+            if len(y) == 4:
+                return date(int(y), int(m), int(d))
+    raise ValueError(value)
+
+
+def _named_month_date(value):
+    from datetime import datetime
+    for fmt in ("%d %b %Y", "%d %B %Y", "%d-%b-%Y"):
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(value)
+
+
+def age_on_31_august(dob, today):
+    """Age at the start of the academic year containing `today` (on 31 August before it),
+    as DfE's census checks count it."""
+    year = today.year if today.month >= 9 else today.year - 1
+    cutoff = date(year, 8, 31)
+    return cutoff.year - dob.year - ((cutoff.month, cutoff.day) < (dob.month, dob.day))
+
+
+def expected_year_group(dob, today):
+    """The national curriculum year for a date of birth: age 4 on the 31 August before
+    the academic year → Reception (0), 5 → Year 1 … (DfE school census guidance)."""
+    return age_on_31_august(dob, today) - 4
 
 
 def parse_import_row(row, mapping, today):
@@ -316,7 +609,8 @@ def parse_import_row(row, mapping, today):
     try:
         data["upn"] = validate_upn(raw["upn"])
     except ValueError as exc:
-        errors.append(("upn", str(exc)))
+        found = f"found {raw['upn']!r}" if raw["upn"] else "empty"
+        errors.append(("upn", f"{exc} ({found})"))
     for field in ("legal_surname", "forename"):
         if not raw[field]:
             errors.append((field, "Required"))
@@ -327,23 +621,32 @@ def parse_import_row(row, mapping, today):
     try:
         dob = parse_date(raw["date_of_birth"])
         if dob > today or (today - dob).days > 26 * 366:
-            errors.append(("date_of_birth", "Not a plausible date of birth for a pupil"))
+            errors.append(("date_of_birth", f"Found {raw['date_of_birth']!r}: not a plausible "
+                                            "date of birth for a pupil (aged 0 to 25)"))
         data["date_of_birth"] = dob
     except ValueError as exc:
         errors.append(("date_of_birth", str(exc)))
     try:
-        data["year_group"] = parse_year_group(raw["year_group"])
+        data["year_group"], data["nc_not_followed"] = parse_year_group(raw["year_group"])
     except ValueError as exc:
         errors.append(("year_group", str(exc)))
-    status = raw["sen_status"].upper()
-    if status not in ("E", "K", "N"):
-        errors.append(("sen_status", "SEN provision must be E, K or N"))
+    status = None
+    try:
+        status = parse_sen_status(raw["sen_status"])
+    except ValueError as exc:
+        errors.append(("sen_status", str(exc)))
     data["sen_status"] = status
     for field in ("primary_need", "secondary_need"):
-        code = raw.get(field, "").upper() or None
-        if code is not None and code not in NEED_TYPE_AREA:
-            errors.append((field, "Not a census need type"))
-        data[field] = code
+        try:
+            data[field] = parse_need(raw.get(field, ""))
+        except ValueError as exc:
+            errors.append((field, str(exc)))
+            data[field] = None
+    if "registration_group" in raw:
+        group = raw["registration_group"]
+        if len(group) > 30:
+            errors.append(("registration_group", "Longer than 30 characters"))
+        data["registration_group"] = group or None
     if not any(f in ("sen_status", "primary_need", "secondary_need") for f, _ in errors):
         for field, reasons in sen_errors(status, data["primary_need"],
                                          data["secondary_need"]).items():

@@ -1,9 +1,13 @@
 """Bulk import of an MIS CSV export (UPN, legal surname, forename, date of birth,
-year group, SEN provision, primary need, secondary need).
+year group, SEN provision, primary need, secondary need, registration group) as
+SIMS, Arbor and Bromcom write them (domain.py reads their header and value variants).
 
 Streamed: rows are read, validated and committed in batches, so memory stays
 flat whatever the file size. Each rejected row is reported (row number, field,
-reason); valid rows are committed with their events (outbox, same transaction).
+reason, each reason naming the value found and the values allowed); valid rows are
+committed with their events (outbox, same transaction). The rejected rows are kept
+as they were read, so `write_rejected` gives a CSV file of them with a Reason column
+that imports again once corrected (the Reason column is ignored on import).
 Idempotent: a pupil whose row matches what is stored is left alone, so a re-run
 of the same file changes nothing.
 """
@@ -31,12 +35,54 @@ class ImportReport:
     unchanged: int = 0
     rejected: int = 0
     errors: list = field(default_factory=list)
+    header: list = field(default_factory=list)
+    rejected_rows: list = field(default_factory=list)  # [(row_no, cells, reason)]
 
-    def reject(self, row_no, problems):
+    def reject(self, row_no, problems, cells=None):
         self.rejected += 1
         for name, reason in problems:
             if len(self.errors) < MAX_REPORTED_ERRORS:
                 self.errors.append({"row": row_no, "field": name, "reason": reason})
+        if cells is not None and len(self.rejected_rows) < MAX_REPORTED_ERRORS:
+            self.rejected_rows.append(
+                (row_no, list(cells), "; ".join(f"{n}: {r}" for n, r in problems)))
+
+    def write_rejected(self, out):
+        """The rejected rows as CSV on `out` (a text file): the original header and cells,
+        plus a Reason column (replaced if the file already had one). Returns the count."""
+        header = list(self.header)
+        norm = [domain._norm(h) for h in header]
+        reason_at = norm.index(domain._norm(domain.REASON_COLUMN)) \
+            if domain._norm(domain.REASON_COLUMN) in norm else None
+        if reason_at is None:
+            header.append(domain.REASON_COLUMN)
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(header)
+        for _, cells, reason in self.rejected_rows:
+            cells = cells + [""] * (len(self.header) - len(cells))
+            if reason_at is None:
+                writer.writerow(cells + [reason])
+            else:
+                cells[reason_at] = reason
+                writer.writerow(cells)
+        return len(self.rejected_rows)
+
+    def summary(self, rejected_file=None, shown=20):
+        """A summary a person reads (the command line's output)."""
+        accepted = self.created + self.updated + self.unchanged
+        lines = [f"Read {self.rows:,} rows: {accepted:,} imported ({self.created:,} new, "
+                 f"{self.updated:,} updated, {self.unchanged:,} unchanged), "
+                 f"{self.rejected:,} rejected."]
+        if self.errors:
+            lines.append("Rejected:")
+            for e in self.errors[:shown]:
+                lines.append(f"  row {e['row']}, {e['field']}: {e['reason']}")
+            if len(self.errors) > shown:
+                lines.append(f"  … and {len(self.errors) - shown:,} more problems")
+        if rejected_file and self.rejected:
+            lines.append(f"The rejected rows, with a {domain.REASON_COLUMN} column, are in "
+                         f"{rejected_file}: correct them and import that file again.")
+        return "\n".join(lines)
 
     def as_dict(self):
         return {"rows": self.rows, "created": self.created, "updated": self.updated,
@@ -59,7 +105,7 @@ def import_csv(db, org_id, lines, *, actor, today, batch_size=BATCH_SIZE, progre
     except ValueError as exc:
         raise Unprocessable("The header lacks columns",
                             errors={"file": [f"Missing columns: {exc}"]}) from None
-    report = ImportReport()
+    report = ImportReport(header=list(header))
     seen = {}
     batch = []
     row_no = 1
@@ -71,7 +117,7 @@ def import_csv(db, org_id, lines, *, actor, today, batch_size=BATCH_SIZE, progre
         except (UnicodeDecodeError, csv.Error) as exc:
             row_no += 1
             report.rows += 1
-            report.reject(row_no, [("row", f"Unreadable: {type(exc).__name__}")])
+            report.reject(row_no, [("row", f"Unreadable: {type(exc).__name__}")], cells=[])
             break
         row_no += 1
         if not any(cell.strip() for cell in row):
@@ -83,9 +129,9 @@ def import_csv(db, org_id, lines, *, actor, today, batch_size=BATCH_SIZE, progre
             if first != row_no:
                 problems = [("upn", f"The same UPN is on row {first}")]
         if problems:
-            report.reject(row_no, problems)
+            report.reject(row_no, problems, cells=row)
             continue
-        batch.append((row_no, data))
+        batch.append((row_no, data, row))
         if len(batch) >= batch_size:
             _commit_batch(db, org_id, batch, report, actor=actor, today=today)
             batch = []
@@ -99,22 +145,23 @@ def import_csv(db, org_id, lines, *, actor, today, batch_size=BATCH_SIZE, progre
 
 
 SEN_FIELDS = ("sen_status", "primary_need", "secondary_need")
-PERSON_FIELDS = ("legal_surname", "forename", "date_of_birth", "year_group")
+PERSON_FIELDS = ("legal_surname", "forename", "date_of_birth", "year_group", "nc_not_followed",
+                 "registration_group")
 
 
 def _commit_batch(db, org_id, batch, report, *, actor, today):
     with db.unit_of_work() as uow:
         s = uow.session
         existing = {p.upn: p for p in s.execute(select(Pupil).where(
-            Pupil.upn.in_([d["upn"] for _, d in batch]))).scalars()}
+            Pupil.upn.in_([d["upn"] for _, d, _ in batch]))).scalars()}
         now = utcnow()
         new_pupils, new_entries, new_events = [], [], []
-        for row_no, data in batch:
+        for row_no, data, cells in batch:
             pupil = existing.get(data["upn"])
             if pupil is None:
                 pid = records.new_id()
                 new_pupils.append({"id": pid, "org_id": org_id, "created_at": now,
-                                   "updated_at": now, **data})
+                                   "updated_at": now, "registration_group": None, **data})
                 new_entries.append({"pupil_id": pid, "org_id": org_id,
                                     "status": data["sen_status"],
                                     "primary_need": data["primary_need"],
@@ -129,9 +176,11 @@ def _commit_batch(db, org_id, batch, report, *, actor, today):
                                                           data["secondary_need"])})
                 continue
             if pupil.org_id != org_id:
-                report.reject(row_no, [("upn", "Already in the trust at another organisation")])
+                report.reject(row_no, [("upn", "Already in the trust at another organisation")],
+                              cells=cells)
                 continue
-            person = {k: data[k] for k in PERSON_FIELDS if getattr(pupil, k) != data[k]}
+            person = {k: data[k] for k in PERSON_FIELDS
+                      if k in data and getattr(pupil, k) != data[k]}
             sen_changed = any(getattr(pupil, k) != data[k] for k in SEN_FIELDS)
             if not person and not sen_changed:
                 report.unchanged += 1

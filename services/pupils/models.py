@@ -49,6 +49,7 @@ class Pupil(Base):
         Index("ix_pupils_org_year", "org_id", "year_group"),
         Index("ix_pupils_org_sen", "org_id", "sen_status"),
         Index("ix_pupils_org_name", "org_id", "legal_surname", "forename", "id"),
+        Index("ix_pupils_org_reg_group", "org_id", "registration_group"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
@@ -58,6 +59,10 @@ class Pupil(Base):
     forename: Mapped[str] = mapped_column(String(100))
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     year_group: Mapped[int | None] = mapped_column(Integer)
+    # census NC year "X": National Curriculum not followed (year_group is then NULL)
+    nc_not_followed: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                  server_default=text("false"))
+    registration_group: Mapped[str | None] = mapped_column(String(30))  # class / form
     sen_status: Mapped[str] = mapped_column(String(1))
     primary_need: Mapped[str | None] = mapped_column(String(4))
     secondary_need: Mapped[str | None] = mapped_column(String(4))
@@ -153,6 +158,15 @@ class EhcPlan(Base):
     last_review_on: Mapped[date | None] = mapped_column(Date)
     phase_transfer_year: Mapped[int | None] = mapped_column(Integer)
     phase_transfer_amended_on: Mapped[date | None] = mapped_column(Date)
+    # reg. 18(1)(a) between_phases | 18(1)(b) secondary_to_post16 | 18(2) between_post16
+    phase_transfer_kind: Mapped[str | None] = mapped_column(String(30))
+    phase_transfer_on: Mapped[date | None] = mapped_column(Date)  # the move (reg. 18(2))
+    draft_plan_sent_on: Mapped[date | None] = mapped_column(Date)   # reg. 13(1): 15 days
+    draft_comments_on: Mapped[date | None] = mapped_column(Date)
+    review_decision: Mapped[str | None] = mapped_column(String(10))  # keep | amend | cease
+    review_decision_on: Mapped[date | None] = mapped_column(Date)   # reg. 20(10): 4 weeks
+    amendment_notice_on: Mapped[date | None] = mapped_column(Date)  # reg. 22: 8 weeks
+    amended_plan_issued_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

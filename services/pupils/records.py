@@ -128,7 +128,9 @@ def create_pupil(uow, org_id, data, *, actor, today):
                   legal_surname=data["legal_surname"], forename=data["forename"],
                   date_of_birth=data["date_of_birth"], year_group=data["year_group"],
                   sen_status=data["sen_status"], primary_need=data.get("primary_need"),
-                  secondary_need=data.get("secondary_need"), created_at=now, updated_at=now)
+                  secondary_need=data.get("secondary_need"), created_at=now, updated_at=now,
+                  nc_not_followed=bool(data.get("nc_not_followed")),
+                  registration_group=data.get("registration_group"))
     session.add(pupil)
     session.add(SenRegisterEntry(
         pupil_id=pupil.id, org_id=org_id, status=pupil.sen_status,
@@ -159,7 +161,8 @@ def update_pupil(uow, pupil, data, *, actor):
                               changed_at=utcnow(), changed_by=actor))
         pupil.upn = data["upn"]
         changed.append("upn")
-    for field in ("legal_surname", "forename", "date_of_birth", "year_group"):
+    for field in ("legal_surname", "forename", "date_of_birth", "year_group",
+                  "nc_not_followed", "registration_group"):
         if field in data and data[field] != getattr(pupil, field):
             setattr(pupil, field, data[field])
             changed.append(field)
@@ -254,6 +257,10 @@ def list_pupils(session, principal, query):
         where.append(Pupil.year_group == query["year_group"])
     if "sen_status" in query:
         where.append(Pupil.sen_status == query["sen_status"])
+    if "registration_group" in query:
+        where.append(Pupil.registration_group == query["registration_group"])
+    if query.get("nc_not_followed") is not None:
+        where.append(Pupil.nc_not_followed == query["nc_not_followed"])
     if "need_type" in query:
         where.append(or_(Pupil.primary_need == query["need_type"],
                          Pupil.secondary_need == query["need_type"]))
@@ -289,13 +296,18 @@ def census_report(session, org_id, today):
         Pupil.legal_surname, Pupil.id)).scalars().all()
     issued = set(session.execute(select(EhcPlan.pupil_id).join(Pupil).where(
         Pupil.org_id == org_id, EhcPlan.issued_on.is_not(None))).scalars())
-    failing = []
+    census_date = domain.next_census_date(today)
+    failing, warnings = [], []
     for p in pupils:
-        issues = domain.census_issues(p, has_issued_plan=p.id in issued)
+        issues = domain.census_issues(p, has_issued_plan=p.id in issued,
+                                      census_date=census_date)
+        errors = [i for i in issues if i["severity"] == "error"]
+        warned = [i for i in issues if i["severity"] != "error"]
         if issues:
-            failing.append({"pupil_id": p.id, "upn": p.upn, "issues": issues})
-    return {"org_id": org_id, "census_date": domain.next_census_date(today),
-            "checked": len(pupils), "failing": failing}
+            (failing if errors else warnings).append(
+                {"pupil_id": p.id, "upn": p.upn, "issues": errors, "warnings": warned})
+    return {"org_id": org_id, "census_date": census_date,
+            "checked": len(pupils), "failing": failing, "warnings": warnings}
 
 
 # -- passports -----------------------------------------------------------------------
@@ -365,8 +377,13 @@ def create_plan(session, pupil, data):
     now = utcnow()
     plan = EhcPlan(id=new_id(), pupil_id=pupil.id, request_date=data["request_date"],
                    phase_transfer_year=data.get("phase_transfer_year"),
+                   phase_transfer_kind=data.get("phase_transfer_kind"),
+                   phase_transfer_on=data.get("phase_transfer_on"),
                    assessment_refused=False, issue_refused=False, created_at=now,
                    updated_at=now)
+    errors = domain.plan_record_errors(plan)
+    if errors:
+        raise Unprocessable("The phase transfer needs its date", errors=errors)
     session.add(plan)
     session.flush()
     return plan
@@ -390,6 +407,7 @@ def update_plan(session, plan, data):
         previous_field, previous = field, value
     if plan.phase_transfer_amended_on and not plan.issued_on:
         errors["phase_transfer_amended_on"] = ["The plan has not been issued"]
+    errors.update(domain.plan_record_errors(plan))
     if errors:
         raise Unprocessable("The plan's dates are out of order", errors=errors)
     plan.updated_at = utcnow()
@@ -397,9 +415,11 @@ def update_plan(session, plan, data):
 
 
 def add_pause(session, plan, data):
-    if data["starts_on"] < plan.request_date:
-        raise Unprocessable("A pause starts after the request",
-                            errors={"starts_on": ["Must not be before the request date"]})
+    errors = domain.pause_errors(data["reason"], data["starts_on"], data.get("ends_on"),
+                                 request_date=plan.request_date, issued_on=plan.issued_on)
+    if errors:
+        raise Unprocessable("Not a lawful pause of the statutory clock ("
+                            + domain.PAUSE_RULE + ")", errors=errors)
     for other in pauses_of(session, plan.id):
         end = other.ends_on or date.max
         if data["starts_on"] <= end and (data.get("ends_on") or date.max) >= other.starts_on:
@@ -420,6 +440,11 @@ def end_pause(session, plan, pause_id, ends_on):
     if ends_on < pause.starts_on:
         raise Unprocessable("A pause ends after it starts",
                             errors={"ends_on": ["Must not be before starts_on"]})
+    errors = domain.pause_errors(pause.reason, pause.starts_on, ends_on,
+                                 request_date=plan.request_date)
+    if errors:
+        raise Unprocessable("Not a lawful pause of the statutory clock ("
+                            + domain.PAUSE_RULE + ")", errors=errors)
     pause.ends_on = ends_on
     session.flush()
 
@@ -446,6 +471,27 @@ def send_due_reminders(db, today, *, lead_working_days, working_days=None):
                                   sent_at=utcnow()))
             uow.emit(r.event_type, r.event_data(), org_id=r.org_id, actor="pupils.ehcp-timer")
     return reminders
+
+
+def overdue_plans(session, org_ids, today):
+    """Every open statutory deadline already past, of the plans of pupils in `org_ids`
+    (None: the whole trust), oldest first."""
+    q = (select(EhcPlan, Pupil.org_id).join(Pupil, Pupil.id == EhcPlan.pupil_id)
+         .where(Pupil.anonymised_at.is_(None)))
+    if org_ids is not None:
+        q = q.where(Pupil.org_id.in_(org_ids))
+    rows = session.execute(q).all()
+    pauses = {}
+    if rows:
+        for p in session.execute(select(EhcPause).where(
+                EhcPause.plan_id.in_([plan.id for plan, _ in rows]))).scalars():
+            pauses.setdefault(p.plan_id, []).append(domain.Pause(p.starts_on, p.ends_on))
+    items = []
+    for plan, org_id in rows:
+        for step, due in domain.overdue_deadlines(plan, pauses.get(plan.id, []), today):
+            items.append({"plan_id": plan.id, "pupil_id": plan.pupil_id, "org_id": org_id,
+                          "deadline": step, "due": due, "days_overdue": (today - due).days})
+    return sorted(items, key=lambda i: (i["due"], i["plan_id"], i["deadline"]))
 
 
 # -- moves ---------------------------------------------------------------------------

@@ -3,10 +3,11 @@
 import re
 from datetime import date
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.common.paging import MAX_OFFSET, PageQuerySchema, page_schema
 from services.contracts.events import ORG_KINDS
+from services.contracts.names import label, year_group_name
 from services.contracts.sen import (
     AREAS_OF_NEED,
     NEED_TYPES,
@@ -74,6 +75,53 @@ class UpnField(fields.String):
             raise ValidationError(str(exc)) from None
 
 
+class YearGroupField(fields.Field):
+    """A national curriculum year: -2..14 (N1, N2, Reception = 0, Year 1..14) or as an
+    MIS writes it ("Reception", "Year 6", "Nursery 1", "R", "N1"), or census code "X"
+    (National Curriculum not followed). Loads as (year_group, nc_not_followed)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).update({
+            "description": "-2..14, or 'R', 'Reception', 'Year 6', 'Nursery 1', 'N1', or 'X' "
+                           "(National Curriculum not followed)",
+            "example": 6})
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ValidationError(f"Found {value!r}: {domain.YEAR_GROUPS_ALLOWED}")
+        if isinstance(value, int):
+            if -2 <= value <= 14:
+                return value, False
+            raise ValidationError(f"Found {value}: allowed {domain.YEAR_GROUPS_ALLOWED}")
+        if isinstance(value, str):
+            try:
+                return domain.parse_year_group(value)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
+        raise ValidationError(f"Allowed: {domain.YEAR_GROUPS_ALLOWED}")
+
+
+class _YearGroupLoad:
+    @post_load
+    def _split_year_group(self, data, **kwargs):
+        if "year_group" in data:
+            data["year_group"], data["nc_not_followed"] = data["year_group"]
+        return data
+
+
+def _nc_year(p):
+    """The census NCyearActual code: N1, N2, R, 1..14 or X."""
+    if getattr(p, "nc_not_followed", False):
+        return "X"
+    if p.year_group is None:
+        return None
+    return {-2: "N1", -1: "N2", 0: "R"}.get(p.year_group, str(p.year_group))
+
+
+REG_GROUP = validate.Length(min=1, max=30)
+
+
 def _not_future(value):
     if value > date.today():
         raise ValidationError("Must not be in the future")
@@ -124,13 +172,15 @@ class SenFieldsMixin:
             raise ValidationError(errors)
 
 
-class PupilCreateSchema(SenFieldsMixin, Schema):
+class PupilCreateSchema(_YearGroupLoad, SenFieldsMixin, Schema):
     org_id = fields.String(load_default=None, allow_none=True)  # trust_admin only
     upn = UpnField(required=True)
     legal_surname = fields.String(required=True, validate=NAME)
     forename = fields.String(required=True, validate=NAME)
     date_of_birth = fields.Date(required=True, validate=_plausible_dob)
-    year_group = fields.Integer(required=True, validate=validate.Range(min=-2, max=14))
+    year_group = YearGroupField(required=True)
+    registration_group = fields.String(load_default=None, allow_none=True, validate=REG_GROUP,
+                                       metadata={"description": "Class / registration group"})
     sen_status = fields.String(load_default="N", validate=validate.OneOf(SEN_PROVISION))
     primary_need = fields.String(load_default=None, allow_none=True,
                                  validate=validate.OneOf(NEED_TYPES))
@@ -141,12 +191,13 @@ class PupilCreateSchema(SenFieldsMixin, Schema):
                             validate=validate.Length(max=6))
 
 
-class PupilUpdateSchema(Schema):
+class PupilUpdateSchema(_YearGroupLoad, Schema):
     upn = UpnField()
     legal_surname = fields.String(validate=NAME)
     forename = fields.String(validate=NAME)
     date_of_birth = fields.Date(validate=_plausible_dob)
-    year_group = fields.Integer(validate=validate.Range(min=-2, max=14))
+    year_group = YearGroupField()
+    registration_group = fields.String(allow_none=True, validate=REG_GROUP)
 
     @validates_schema
     def _something(self, data, **kwargs):
@@ -189,10 +240,20 @@ class PupilSchema(Schema):
     legal_surname = fields.String()
     forename = fields.String()
     date_of_birth = fields.Date(allow_none=True)
-    year_group = fields.Integer(allow_none=True)
+    year_group = fields.Integer(allow_none=True,
+                                metadata={"description": "-2..14; null when nc_year is X"})
+    nc_year = fields.Function(_nc_year, metadata={
+        "description": "Census NC year: N1, N2, R, 1..14 or X (National Curriculum not "
+                       "followed)"})
+    year_group_name = fields.Function(lambda p: year_group_name(_nc_year(p) if getattr(
+        p, "nc_not_followed", False) else p.year_group))
+    registration_group = fields.String(allow_none=True)
     sen_status = fields.String()
+    sen_status_name = fields.Function(lambda p: label(p.sen_status))
     primary_need = fields.String(allow_none=True)
+    primary_need_name = fields.Function(lambda p: label(p.primary_need) or None)
     secondary_need = fields.String(allow_none=True)
+    secondary_need_name = fields.Function(lambda p: label(p.secondary_need) or None)
     areas_of_need = fields.Function(lambda p: domain.areas_of_need(p.primary_need,
                                                                    p.secondary_need))
     created_at = fields.DateTime()
@@ -215,6 +276,10 @@ class PupilListQuerySchema(PageQuerySchema):
     org_id = fields.String()  # trust_admin: one organisation of the trust
     year_group = fields.Integer(validate=validate.Range(min=-2, max=14))
     sen_status = fields.String(validate=validate.OneOf(SEN_PROVISION))
+    registration_group = fields.String(validate=REG_GROUP, metadata={
+        "description": "Only pupils of this class / registration group"})
+    nc_not_followed = fields.Boolean(metadata={
+        "description": "true: only pupils with NC year X"})
     need_type = fields.String(validate=validate.OneOf(NEED_TYPES))
     area_of_need = fields.String(validate=validate.OneOf(AREAS_OF_NEED))
     q = fields.String(validate=validate.Length(min=2, max=100))
@@ -236,13 +301,19 @@ class CensusQuerySchema(Schema):
 class CensusIssueSchema(Schema):
     rule = fields.String()
     field = fields.String()
+    severity = fields.String(validate=validate.OneOf(("error", "warning")), metadata={
+        "description": "error: the census would reject it; warning: DfE's checks query it"})
     detail = fields.String()
 
 
 class CensusPupilSchema(Schema):
     pupil_id = fields.String()
     upn = fields.String(allow_none=True)
-    issues = fields.List(fields.Nested(CensusIssueSchema))
+    issues = fields.List(fields.Nested(CensusIssueSchema), metadata={
+        "description": "What the census would reject"})
+    warnings = fields.List(fields.Nested(CensusIssueSchema), metadata={
+        "description": "What DfE's checks query but accept with a reason (e.g. a year group "
+                       "not the one expected from the date of birth)"})
 
 
 class CensusReportSchema(Schema):
@@ -250,6 +321,9 @@ class CensusReportSchema(Schema):
     census_date = fields.Date()
     checked = fields.Integer()
     failing = fields.List(fields.Nested(CensusPupilSchema))
+    warnings = fields.List(fields.Nested(CensusPupilSchema), metadata={
+        "description": "Pupils with warnings only, no errors (e.g. a year group not the "
+                       "one expected from the date of birth, age on 31 August)"})
 
 
 # -- passports -----------------------------------------------------------------------
@@ -287,14 +361,22 @@ class PassportVersionsSchema(Schema):
 
 # -- EHC plans -----------------------------------------------------------------------
 
-PAUSE_REASONS = ("school_closure", "exceptional_personal_circumstances", "absent_from_area",
-                 "missed_appointment")
+PAUSE_REASONS = domain.PAUSE_REASONS
+TRANSFER_KINDS = validate.OneOf(domain.PHASE_TRANSFER_KINDS)
+KIND_DOC = ("reg. 18(1)(a) between_phases: before 15 February of the year of transfer; "
+            "18(1)(b) secondary_to_post16: before 31 March; 18(2) between_post16: at least "
+            "5 months before phase_transfer_on")
 
 
 class EhcPlanCreateSchema(Schema):
     request_date = fields.Date(required=True, validate=_not_future)
     phase_transfer_year = fields.Integer(load_default=None, allow_none=True,
                                          validate=validate.Range(min=2000, max=2100))
+    phase_transfer_kind = fields.String(load_default=None, allow_none=True,
+                                        validate=TRANSFER_KINDS,
+                                        metadata={"description": KIND_DOC})
+    phase_transfer_on = fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "The day of the move (needed for between_post16)"})
 
 
 class EhcPlanUpdateSchema(Schema):
@@ -302,10 +384,25 @@ class EhcPlanUpdateSchema(Schema):
     assessment_refused = fields.Boolean()
     decision_to_issue_on = fields.Date(allow_none=True, validate=_not_future)
     issue_refused = fields.Boolean()
+    draft_plan_sent_on = fields.Date(allow_none=True, validate=_not_future, metadata={
+        "description": "Draft plan (or proposed amendments) sent: 15 days to comment "
+                       "(reg. 13(1), 22(2))"})
+    draft_comments_on = fields.Date(allow_none=True, validate=_not_future)
     issued_on = fields.Date(allow_none=True, validate=_not_future)
-    last_review_on = fields.Date(allow_none=True, validate=_not_future)
+    last_review_on = fields.Date(allow_none=True, validate=_not_future, metadata={
+        "description": "The annual review meeting (s.44; the 4-week decision of reg. "
+                       "20(10) counts from it)"})
+    review_decision = fields.String(allow_none=True,
+                                    validate=validate.OneOf(domain.REVIEW_DECISIONS))
+    review_decision_on = fields.Date(allow_none=True, validate=_not_future)
+    amendment_notice_on = fields.Date(allow_none=True, validate=_not_future, metadata={
+        "description": "Amendment notice sent: final amended plan within 8 weeks (reg. 22)"})
+    amended_plan_issued_on = fields.Date(allow_none=True, validate=_not_future)
     phase_transfer_year = fields.Integer(allow_none=True,
                                          validate=validate.Range(min=2000, max=2100))
+    phase_transfer_kind = fields.String(allow_none=True, validate=TRANSFER_KINDS,
+                                        metadata={"description": KIND_DOC})
+    phase_transfer_on = fields.Date(allow_none=True)
     phase_transfer_amended_on = fields.Date(allow_none=True, validate=_not_future)
 
     @validates_schema
@@ -315,9 +412,14 @@ class EhcPlanUpdateSchema(Schema):
 
 
 class EhcPauseCreateSchema(Schema):
-    reason = fields.String(required=True, validate=validate.OneOf(PAUSE_REASONS))
+    reason = fields.String(required=True, validate=validate.OneOf(PAUSE_REASONS), metadata={
+        "description": "A lawful exception (SEND Regulations 2014 reg. 5(4), 10(4), 13(3)): "
+                       "school_closure (4 weeks or more), exceptional_personal_circumstances, "
+                       "absent_from_area (4 weeks or more). missed_appointment is refused: it "
+                       "excuses only other bodies' 6-week advice deadline."})
     starts_on = fields.Date(required=True)
-    ends_on = fields.Date(load_default=None, allow_none=True)
+    ends_on = fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "The day the clock runs again (school reopens, person back)"})
 
     @validates_schema
     def _order(self, data, **kwargs):
@@ -332,12 +434,13 @@ class EhcPauseEndSchema(Schema):
 class EhcPauseSchema(Schema):
     id = fields.String()
     reason = fields.String()
+    reason_name = fields.Function(lambda p: label(p.reason))
     starts_on = fields.Date()
     ends_on = fields.Date(allow_none=True)
 
 
 class DeadlineSchema(Schema):
-    due = fields.Date(allow_none=True)
+    due = fields.Date(allow_none=True, metadata={"description": "The last lawful day"})
     done_on = fields.Date(allow_none=True)
 
 
@@ -349,12 +452,41 @@ class EhcPlanSchema(Schema):
     assessment_refused = fields.Boolean()
     decision_to_issue_on = fields.Date(allow_none=True)
     issue_refused = fields.Boolean()
+    draft_plan_sent_on = fields.Date(allow_none=True)
+    draft_comments_on = fields.Date(allow_none=True)
     issued_on = fields.Date(allow_none=True)
     last_review_on = fields.Date(allow_none=True)
+    review_decision = fields.String(allow_none=True)
+    review_decision_on = fields.Date(allow_none=True)
+    amendment_notice_on = fields.Date(allow_none=True)
+    amended_plan_issued_on = fields.Date(allow_none=True)
     phase_transfer_year = fields.Integer(allow_none=True)
+    phase_transfer_kind = fields.String(allow_none=True)
+    phase_transfer_on = fields.Date(allow_none=True)
     phase_transfer_amended_on = fields.Date(allow_none=True)
     pauses = fields.List(fields.Nested(EhcPauseSchema))
-    deadlines = fields.Dict(keys=fields.String(), values=fields.Nested(DeadlineSchema))
+    deadlines = fields.Dict(keys=fields.String(), values=fields.Nested(DeadlineSchema),
+                            metadata={"description": "decision_to_assess, decision_to_issue, "
+                                      "final_plan, draft_comments, annual_review, "
+                                      "review_decision, amended_plan, phase_transfer"})
+
+
+class OverduePlanSchema(Schema):
+    plan_id = fields.String()
+    pupil_id = fields.String()
+    org_id = fields.String()
+    deadline = fields.String()
+    deadline_name = fields.Function(lambda o: label(o["deadline"]))
+    due = fields.Date()
+    days_overdue = fields.Integer()
+
+
+class OverduePlanListSchema(Schema):
+    items = fields.List(fields.Nested(OverduePlanSchema))
+
+
+class OverdueQuerySchema(Schema):
+    org_id = fields.String()  # trust_admin: one organisation
 
 
 class EhcPlanListSchema(Schema):

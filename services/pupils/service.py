@@ -44,6 +44,8 @@ from .schemas import (
     OrganisationCreateSchema,
     OrganisationPageSchema,
     OrganisationSchema,
+    OverduePlanListSchema,
+    OverdueQuerySchema,
     PassportDraftSchema,
     PassportQuerySchema,
     PassportVersionSchema,
@@ -159,7 +161,7 @@ class PupilsService(PlatformService):
             org_id = records.scoped_org_id(uow.session, principal, query.get("org_id"))
             report = records.census_report(uow.session, org_id, today())
             listed = [SimpleNamespace(id=f["pupil_id"], org_id=org_id)
-                      for f in report["failing"]]
+                      for f in report["failing"] + report["warnings"]]
             records.audit(uow.session, principal, listed, "census_readiness")
         return report
 
@@ -249,6 +251,22 @@ class PupilsService(PlatformService):
             plan = records.get_plan(uow.session, pupil, plan_id)
             records.end_pause(uow.session, plan, pause_id, body["ends_on"])
             return records.plan_view(uow.session, plan)
+
+    @api("GET", "/api/v1/pupils/ehc-plans/overdue", roles=("trust_admin", "senco"),
+         query=OverdueQuerySchema, response=OverduePlanListSchema,
+         summary="Statutory EHC deadlines already past (the 6/16/20 weeks, annual review, "
+                 "decision after review, amended plan, draft comments, phase transfer)")
+    def overdue_plans(self, request, principal, query):
+        with self.db.unit_of_work() as uow:
+            if records.is_trust_wide(principal) and not query.get("org_id"):
+                org_ids = None
+            else:
+                org_ids = [records.scoped_org_id(uow.session, principal, query.get("org_id"))]
+            items = records.overdue_plans(uow.session, org_ids, today())
+            listed = {i["pupil_id"]: SimpleNamespace(id=i["pupil_id"], org_id=i["org_id"])
+                      for i in items}
+            records.audit(uow.session, principal, list(listed.values()), "overdue_plans")
+        return {"items": items}
 
     @timer_from_setting("EHCP_TIMER_SECONDS", 86400, eager=True)
     def ehcp_reminders(self):

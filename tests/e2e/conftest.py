@@ -90,10 +90,10 @@ class Platform:
         requests.delete(f"{RABBIT_API}/vhosts/{self.vhost}", timeout=30)
 
     # -- admin --------------------------------------------------------------------
-    def senctl(self, *args):
+    def senctl(self, *args, returncode=0):
         result = subprocess.run([sys.executable, "-m", "services.cli.senctl", *args], cwd=ROOT,
                                 env=self.env, capture_output=True, text=True, timeout=120)
-        assert result.returncode == 0, result.stderr[-3000:]
+        assert result.returncode == returncode, result.stderr[-3000:]
         return result.stdout.strip()
 
     def database(self, service):

@@ -28,8 +28,10 @@ def test_import_list_and_referral_link(platform_factory, http, tmp_path):
                         + "".join(f"{upn(n)},Taylor,Sam{n},01/03/2015,5,K,ASD,\n"
                                   for n in range(1, 4))
                         + "A801200005001,Bad,Row,01/03/2015,5,K,ASD,\n")
-    report = platform.senctl("pupils", "import", str(csv_path), "--org", "140001")
-    assert '"created": 3' in report and '"rejected": 1' in report
+    # one row rejected: exit 1, a summary, and the row to correct in mis.rejected.csv
+    report = platform.senctl("pupils", "import", str(csv_path), "--org", "140001", returncode=1)
+    assert "3 imported (3 new" in report and "1 rejected" in report
+    assert (tmp_path / "mis.rejected.csv").read_text().startswith("UPN,")
 
     token = platform.senctl("token", "--sub", "senco@oak", "--org", "140001",
                             "--roles", "senco")

@@ -325,9 +325,15 @@ def test_targets_outcomes_and_the_cycle_review(env, http, token):
         "reviewed_on": TODAY.isoformat(), "note": "ok",
         "outcomes": [{"target_id": tid, "progress": 3}]})
     assert bad.status_code == 422 and "outcomes.0.progress" in bad.json()["errors"]
-    done = http.post(f"{env.base}{P}/cycles/{cycle['id']}/review", headers=teacher, json={
+    # "met" with a score below the target score (90 of 96) is refused, naming the level
+    below = http.post(f"{env.base}{P}/cycles/{cycle['id']}/review", headers=teacher, json={
         "reviewed_on": TODAY.isoformat(), "note": "Good progress",
         "outcomes": [{"target_id": tid, "progress": 1, "score": "90", "note": "Reads 35"}]})
+    assert below.status_code == 422 and "target of 96" in below.json()["errors"][
+        "outcomes.0.level"][0]
+    done = http.post(f"{env.base}{P}/cycles/{cycle['id']}/review", headers=teacher, json={
+        "reviewed_on": TODAY.isoformat(), "note": "Good progress",
+        "outcomes": [{"target_id": tid, "level": "met", "score": "96", "note": "Reads 40"}]})
     assert done.status_code == 200, done.text
     [outcome] = env.events("outcome.recorded")
     assert outcome["data"]["met"] is True and outcome["data"]["cycle_id"] == cycle["id"]
@@ -335,8 +341,10 @@ def test_targets_outcomes_and_the_cycle_review(env, http, token):
     assert reviewed["data"]["targets_met"] == 1
     view = http.get(f"{env.base}{P}/targets/{tid}", headers=teacher).json()
     assert view["latest_progress"] == 1 and view["met"] is True
-    assert view["score_gain"] == "6.00" and view["percent_of_expected_gain"] == "50.0"
+    assert (view["latest_level"], view["latest_level_name"]) == ("met", "met")
+    assert view["score_gain"] == "12.00" and view["percent_of_expected_gain"] == "100.0"
     assert view["outcomes"][0]["progress_label"] == "met"
+    assert outcome["data"]["level"] == "met" and outcome["data"]["progress"] == 1
     # Auditors read; they do not record.
     assert http.post(f"{env.base}{P}/targets/{tid}/outcomes", headers=h(token, "s1", "auditor"),
                      json={"reviewed_on": TODAY.isoformat(), "progress": 0}).status_code == 403
@@ -433,8 +441,8 @@ def test_costs_and_impact_report_hand_checked(env, http, token):
     A: 10 + 10 + 20 = 40; B: 10 + 10 = 20; to date 60.
     Projected as of Fri 20 Nov: 23–27 Nov is 5 school days = 2 sessions × £20 = 40,
     shared by A and B: A 60, B 40, total 100. Budget 1000: 900 remaining, 10% used.
-    Targets: A's met (+2), B's no change (0): share met 50%, average progress 1,
-    cost per pupil 30, cost per target met 60."""
+    Targets: A's exceeded (old +2, rank 4), B's working towards (old 0, rank 1): share
+    met 50%, average progress 2.5 (partially met), cost per pupil 30, per target met 60."""
     env.onboard("s1")
     env.onboard("trust", kind="trust", name="The Trust")
     env.register("A", "s1")
@@ -471,7 +479,8 @@ def test_costs_and_impact_report_hand_checked(env, http, token):
 
     expected = {"catalogue_id": entry, "provision": "Reading catch-up", "tier": "targeted",
                 "pupils": 2, "targets": 2, "targets_reviewed": 2, "targets_met": 1,
-                "share_met": "50.0", "average_progress": "1.00", "cost_to_date": "60.00",
+                "share_met": "50.0", "average_progress": "2.50",
+                "average_level": "partially met", "cost_to_date": "60.00",
                 "cost_per_pupil": "30.00", "cost_per_target_met": "60.00"}
     report = http.get(env.base + P + "/reports/impact", params={"as_of": "2026-11-20"},
                       headers=senco).json()
@@ -596,3 +605,40 @@ def test_openapi_money_bounds_are_json_numbers(env, http):
               for prop in schema.get("properties", {}).values()
               for k, v in prop.items() if k in ("minimum", "maximum")]
     assert bounds and all(isinstance(v, int | float) for v in bounds)
+
+
+# -- the school calendar --------------------------------------------------------------
+
+def test_school_calendar_la_pattern_own_dates_and_costs(env, http, token):
+    """The 1999 School Day and School Year Regulations: 190 days (380 sessions). s1 sets
+    an INSET day on Mon 23 Nov 2026: the planned sessions of 23–27 Nov fall from 5 school
+    days (2 sessions × £20 = 40) to 4 (1.6 sessions = 32)."""
+    env.onboard("s1")
+    env.register("A", "s1")
+    senco = h(token, "s1", "senco")
+    url = f"{env.base}{P}/organisations/s1/calendar/2026-27"
+    la = http.get(url, headers=senco).json()
+    assert (la["source"], la["school_days"], la["sessions"], la["warnings"]) == (
+        "local_authority_pattern", 190, 380, [])
+    entry = make_entry(env, http, senco)
+    assert http.post(env.base + P + "/assignments", headers=senco, json={
+        "catalogue_id": entry, "pupil_ids": ["A"], "start_date": "2026-11-02",
+        "end_date": "2026-11-27", "sessions_per_week": "2", "staff": "Ms Reed"}
+    ).status_code == 201
+
+    def projected():
+        return http.get(env.base + P + "/costs", params={"as_of": "2026-11-20"},
+                        headers=senco).json()["cost_projected"]
+    assert projected() == "40.00"
+    body = {"terms": la["terms"], "inset_days": la["inset_days"] + ["2026-11-23"]}
+    own = http.put(url, headers=senco, json=body)
+    assert own.status_code == 200, own.text
+    assert (own.json()["source"], own.json()["school_days"]) == ("school", 189)
+    assert own.json()["warnings"] == [
+        "189 school days: the statutory school year is 190 days (380 sessions)"]
+    assert projected() == "32.00"
+    bad = http.put(url, headers=senco, json={**body, "inset_days": ["2026-12-25"]})
+    assert bad.status_code == 422 and "inset_days.0" in bad.json()["errors"]
+    assert http.get(f"{env.base}{P}/organisations/s1/calendar/2026-28",
+                    headers=senco).status_code == 404
+    assert http.put(url, headers=h(token, "s2", "senco"), json=body).status_code == 404

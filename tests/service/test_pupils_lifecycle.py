@@ -3,7 +3,6 @@ timer, moves between schools, bulk import (API and senctl), the audit of record
 reads, subject access and erasure. A running container, real databases."""
 
 import io
-import json
 import time
 from contextlib import redirect_stderr, redirect_stdout
 from datetime import date, timedelta
@@ -87,8 +86,8 @@ def test_ehc_plan_clock_with_pauses_and_steps(env):
     assert steps.status_code == 200, steps.text
     d = steps.json()["deadlines"]
     assert d["final_plan"]["done_on"] == "2026-05-30"
-    assert d["annual_review"]["due"] == "2027-05-30"
-    assert d["phase_transfer"]["due"] == "2027-02-15"
+    assert d["annual_review"]["due"] == "2027-05-29"  # CFA 2014 s.44(1): day before
+    assert d["phase_transfer"]["due"] == "2027-02-14"  # reg. 18(1)(a): before 15 February
     disorder = env.http.patch(f"{plans}/{plan['id']}", json={"decision_to_issue_on":
                                                              "2026-02-01"}, headers=env.senco_a)
     assert disorder.status_code == 422 and "decision_to_issue_on" in disorder.json()["errors"]
@@ -240,10 +239,13 @@ def test_senctl_pupils_import(env, tmp_path):
         # onboarding through senctl still works, from the same module
         assert senctl.main(["org", "onboard", "--name", "Birch School", "--kind",
                             "trust_school", "--urn", "140010", "--laestab", "8011010"]) == 0
-    assert code == 0
-    report = json.loads(out.getvalue().splitlines()[0])
+    assert code == 1  # a row was rejected
+    summary = out.getvalue()
+    assert summary.startswith("Read 6 rows: 5 imported (5 new, 0 updated, 0 unchanged), "
+                              "1 rejected."), summary
+    assert "mis.rejected.csv" in summary
+    assert (tmp_path / "mis.rejected.csv").read_text().splitlines()[0].endswith(",Reason")
     assert env.count("organisations", "urn = '140010'") == 1
-    assert report["created"] == 5 and report["rejected"] == 1
     assert "Importing pupils" in err.getvalue()
     assert env.count("pupils", f"org_id = '{env.school_a}'") == 5
 

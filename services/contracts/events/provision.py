@@ -51,7 +51,8 @@ class ProvisionReviewDueV1(Schema):
 
 
 @event("outcome.recorded", 1, "provision",
-       "Progress against a pupil's target was recorded at a review (-2 much worse … +2 exceeded).")
+       "Progress against a pupil's target was recorded at a review: level (not yet started … "
+       "exceeded) and the old -2 … +2 progress.")
 class OutcomeRecordedV1(Schema):
     outcome_id = fields.String(required=True)
     target_id = fields.String(required=True)
@@ -61,6 +62,9 @@ class OutcomeRecordedV1(Schema):
     reviewed_on = fields.Date(required=True)
     progress = fields.Integer(required=True, validate=validate.Range(min=-2, max=2))
     met = fields.Boolean(required=True)
+    # the named level (provision/domain.py LEVELS); progress is derived from it
+    level = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(
+        ("not_yet_started", "working_towards", "partially_met", "met", "exceeded")))
 
 
 @event("apdr_cycle.opened", 1, "provision",

@@ -97,8 +97,12 @@ class PassportPublishedV1(Schema):
     version = fields.Integer(required=True)
 
 
+# The statutory deadlines of pupils/domain.py: the 6/16/20 weeks (SEND Regulations 2014
+# reg. 5, 10, 13), annual review (CFA 2014 s.44), phase transfer (reg. 18), the decision
+# after a review (reg. 20(10)), the final amended plan (reg. 22), the 15 days to comment
+# on a draft (reg. 13(1)).
 EHCP_DEADLINES = ("decision_to_assess", "decision_to_issue", "final_plan", "annual_review",
-                  "phase_transfer")
+                  "phase_transfer", "review_decision", "amended_plan", "draft_comments")
 
 
 @event("ehcp.review_due", 1, "pupils", "An EHC plan's annual review falls due within the lead time.")

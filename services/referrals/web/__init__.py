@@ -17,6 +17,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.common import settings
+from services.contracts.names import label
 from services.contracts.sen import AREAS_OF_NEED, NEED_TYPES
 
 HERE = Path(__file__).resolve().parent
@@ -35,7 +36,8 @@ _env = Environment(loader=FileSystemLoader(HERE / "templates"),
 _env.globals.update(prefix=PREFIX, areas_of_need=AREAS_OF_NEED, need_types=NEED_TYPES,
                     cycles=range(CYCLES))
 _env.filters["field_id"] = lambda name: name.replace(".", "-")
-_env.filters["words"] = lambda value: str(value or "").replace("_", " ")
+_env.filters["words"] = label  # names, not codes (services/contracts/names.py)
+_env.filters["upper_first"] = lambda text: text[:1].upper() + text[1:]
 
 
 def assets_ready():

@@ -1,8 +1,14 @@
 """Cost arithmetic, checked by hand.
 
-Calendar (domain.py): terms 1 Sep–31 Dec, 1 Jan–31 Mar, 1 Apr–31 Jul; school
-days are weekdays in a term. Spring 2027 runs Fri 1 Jan – Wed 31 Mar 2027:
-1 Jan (1 day) + 4 Jan–26 Mar (12 weeks, 60 days) + 29–31 Mar (3 days) = 64."""
+Calendar: the platform's one calendar (services/contracts/school_calendar.py), the
+local authority's pattern for 2026/27:
+  autumn Wed 2 Sep – Fri 18 Dec 2026, half term 26–30 Oct, INSET 2 and 3 Sep:
+    3 + 15 weeks × 5 = 78 weekdays − 5 half term − 2 INSET = 71 school days;
+  spring Mon 4 Jan – Fri 19 Mar 2027, half term 15–19 Feb, INSET 4 Jan:
+    11 weeks × 5 = 55 − 5 − 1 = 49;
+  summer Mon 5 Apr – Wed 21 Jul 2027, half term 31 May – 4 Jun, bank holiday 3 May,
+    INSET 5 Apr and 21 Jul: 15 weeks × 5 + 3 = 78 − 5 − 1 − 2 = 70;
+  71 + 49 + 70 = 190 days, the statutory year (380 sessions)."""
 
 from datetime import date
 from decimal import Decimal as D
@@ -17,9 +23,10 @@ def test_weekdays_and_school_days():
     assert domain.weekdays(date(2026, 9, 7), date(2026, 9, 13)) == 5  # Mon–Sun
     assert domain.weekdays(date(2026, 9, 12), date(2026, 9, 13)) == 0  # a weekend
     assert domain.weekdays(date(2026, 9, 13), date(2026, 9, 12)) == 0  # empty range
-    # Mon 31 Aug is holiday; Tue 1 – Fri 4 Sep are school days.
-    assert domain.school_days(date(2026, 8, 31), date(2026, 9, 6)) == 4
-    assert domain.school_days(date(2027, 1, 1), date(2027, 3, 31)) == 64
+    # Mon 31 Aug is holiday; term starts Wed 2 Sep with two INSET days: Fri 4 Sep only
+    assert domain.school_days(date(2026, 8, 31), date(2026, 9, 6)) == 1
+    assert domain.school_days(date(2027, 1, 1), date(2027, 3, 31)) == 49
+    assert domain.school_days(date(2026, 9, 1), date(2027, 8, 31)) == 190
     # August: no term at all.
     assert domain.school_days(date(2027, 8, 1), date(2027, 8, 31)) == 0
 
@@ -75,10 +82,10 @@ def test_group_sessions_are_shared_across_the_register():
 
 def test_projection_to_the_end_of_the_year_shares_planned_sessions_among_current_pupils():
     costs = domain.assignment_costs(group_per_hour(), as_of=date(2027, 7, 9))  # a Friday
-    # From Mon 12 to Fri 30 Jul: 15 school days = 3 weeks × 2 = 6 sessions × 22.50 = 135,
-    # shared by A and B (C has left): 67.50 each.
-    assert costs["A"].projected == D("52.5") + D("67.5")
-    assert costs["B"].projected == D("120")
+    # From Mon 12 Jul to the end of the summer term (Wed 21 Jul, an INSET day): 7 school
+    # days → 2 × 7/5 = 2.8 sessions × 22.50 = 63, shared by A and B (C has left): 31.50.
+    assert costs["A"].projected == D("52.5") + D("31.5")
+    assert costs["B"].projected == D("84")
     assert costs["C"].projected == D("30")
 
 
@@ -91,52 +98,51 @@ def test_ended_early_stops_the_projection():
 
 def test_projection_stops_at_the_end_of_the_academic_year():
     a = group_per_hour()
-    a.end = date(2027, 12, 17)  # runs into next year: only to 31 Jul (August is holiday)
+    a.end = date(2027, 12, 17)  # runs into next year: only to the end of the summer term
     costs = domain.assignment_costs(a, as_of=date(2027, 7, 9))
-    assert costs["A"].projected == D("120")
+    assert costs["A"].projected == D("84")
 
 
 def per_term(members, start=date(2027, 3, 1), end=date(2027, 3, 31)):
-    """£640 a term for the group; spring 2027 has 64 school days → £10 a school day."""
-    return CostInput(basis="per_term", amount=D("640"), session_minutes=30, start=start,
+    """£490 a term for the group; spring 2027 has 49 school days → £10 a school day."""
+    return CostInput(basis="per_term", amount=D("490"), session_minutes=30, start=start,
                      end=end, sessions_per_week=D("1"), members=members)
 
 
 def test_part_term_costs_its_share_of_school_days():
-    # 1–31 Mar 2027: 2–5... Mon 1 – Fri 26 Mar (20 days) + Mon 29 – Wed 31 (3) = 23 days.
+    # 1–31 Mar 2027: the spring term ends Fri 19 Mar: Mon 1 – Fri 19 Mar = 15 days.
     costs = domain.assignment_costs(per_term([Membership("A", date(2027, 3, 1))]),
                                     as_of=date(2027, 3, 31))
-    assert costs["A"].to_date == D("230")
-    assert costs["A"].projected == D("230")
+    assert costs["A"].to_date == D("150")
+    assert costs["A"].projected == D("150")
 
 
 def test_part_term_cost_to_date_and_projected():
     costs = domain.assignment_costs(per_term([Membership("A", date(2027, 3, 1))]),
                                     as_of=date(2027, 3, 12))  # Fri: 10 school days so far
     assert costs["A"].to_date == D("100")
-    assert costs["A"].projected == D("230")
+    assert costs["A"].projected == D("150")
 
 
 def test_per_term_group_cost_is_split_among_the_pupils_there_each_day():
     # A from 1 Mar; B joins Mon 15 Mar. 1–12 Mar: 10 days × £10 to A alone = 100;
-    # 15–31 Mar: 13 days × £10 = 130, half each. A = 165, B = 65, the group 230.
+    # 15–19 Mar: 5 days × £10 = 50, half each. A = 125, B = 25, the group 150.
     costs = domain.assignment_costs(per_term([Membership("A", date(2027, 3, 1)),
                                               Membership("B", date(2027, 3, 15))]),
                                     as_of=date(2027, 4, 30))
-    assert costs["A"].to_date == D("165")
-    assert costs["B"].to_date == D("65")
-    assert sum(c.to_date for c in costs.values()) == D("230")
+    assert costs["A"].to_date == D("125")
+    assert costs["B"].to_date == D("25")
+    assert sum(c.to_date for c in costs.values()) == D("150")
 
 
 def test_per_term_over_two_terms_uses_each_terms_own_days():
-    # Autumn 2026: Tue 1 Sep – Thu 31 Dec: 4 (1–4 Sep) + 16 weeks (7 Sep–25 Dec) × 5 = 80
-    # + 28–31 Dec 4 = 88 days; 1–31 Dec: 23 days → 640 × 23/88. Jan 2027: 1 + 20 = 21 days
-    # of 64 → 640 × 21/64 = 210.
-    assert domain.school_days(date(2026, 9, 1), date(2026, 12, 31)) == 88
+    # Autumn 2026: 71 days; 1–18 Dec: 4 + 5 + 5 = 14 days → 490 × 14/71. Jan 2027:
+    # Mon 4 is INSET, 5–8 (4) + 3 weeks (15) = 19 days of 49 → 490 × 19/49 = 190.
+    assert domain.school_days(date(2026, 9, 1), date(2026, 12, 31)) == 71
     costs = domain.assignment_costs(
         per_term([Membership("A", date(2026, 12, 1))], start=date(2026, 12, 1),
                  end=date(2027, 1, 29)), as_of=date(2027, 6, 1))
-    assert costs["A"].to_date == D("640") * 23 / 88 + D("210")
+    assert costs["A"].to_date == D("490") * 14 / 71 + D("190")
 
 
 def test_cost_summary_by_pupil_provision_tier_and_against_budget():
@@ -169,24 +175,25 @@ def test_group_cost_to_date_is_the_sum_of_the_pupils_shares():
     assert sum(c.to_date for c in shares.values()) == D("135")
     termly = per_term([Membership("A", date(2027, 3, 1)), Membership("B", date(2027, 3, 15))])
     assert domain.group_cost_to_date(termly, None, date(2027, 3, 12)) == D("100")
-    assert domain.group_cost_to_date(termly, None, date(2027, 6, 1)) == D("230")
+    assert domain.group_cost_to_date(termly, None, date(2027, 6, 1)) == D("150")
 
 
 def test_a_term_with_nobody_in_the_group_costs_nothing():
     gap = per_term([Membership("A", date(2027, 3, 1), date(2027, 3, 5)),
-                    Membership("B", date(2027, 3, 22))])
-    # A: Mon 1 – Fri 5 Mar (5 days); B: Mon 22 – Wed 31 Mar (8 days); 8–19 Mar nobody.
+                    Membership("B", date(2027, 3, 15))])
+    # A: Mon 1 – Fri 5 Mar (5 days); B: Mon 15 – Fri 19 Mar (5 days); 8–12 Mar nobody.
     costs = domain.assignment_costs(gap, as_of=date(2027, 4, 30))
-    assert (costs["A"].to_date, costs["B"].to_date) == (D("50"), D("80"))
+    assert (costs["A"].to_date, costs["B"].to_date) == (D("50"), D("50"))
 
 
 def test_provision_planned_to_start_later_costs_nothing_yet_but_is_projected():
     a = group_per_hour()
     a.delivered = {}
     costs = domain.assignment_costs(a, as_of=date(2027, 5, 28))  # a Friday before it starts
-    # June 2027 (Tue 1 – Wed 30): 22 school days, all three pupils: 2 × 22/5 = 8.8 sessions
-    # × 22.50 = 198, 66 each. 1–30 July: 22 school days, A and B (C left 30 Jun): 198, 99
-    # each. A = 66 + 99 = 165; C = 66; the group 396 = 17.6 sessions × 22.50.
+    # June 2027 (half term to Fri 4 Jun, then 7–30 Jun): 18 school days, all three pupils:
+    # 2 × 18/5 = 7.2 sessions × 22.50 = 162, 54 each. 1–21 July (21 is INSET): 14 school
+    # days, A and B (C left 30 Jun): 5.6 sessions = 126, 63 each. A = 54 + 63 = 117;
+    # C = 54; the group 288 = 12.8 sessions × 22.50.
     assert costs["A"].to_date == 0
-    assert costs["A"].projected == D("165") and costs["B"].projected == D("165")
-    assert costs["C"].projected == D("66")
+    assert costs["A"].projected == D("117") and costs["B"].projected == D("117")
+    assert costs["C"].projected == D("54")

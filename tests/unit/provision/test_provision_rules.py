@@ -15,7 +15,8 @@ from services.provision.domain import PupilCost, ReportAssignment
 
 def known_data_set():
     """Reading (X) at school s1 for A and B, and at s2 for C; speech therapy (Y) at s1
-    for A. Latest progress: t1 +2, t2 0, t3 +1, t4 −1; t5 not reviewed yet."""
+    for A. Latest levels: t1 exceeded (rank 4), t2 working towards (1), t3 met (3), t4
+    partially met (2); t5 not reviewed yet."""
     assignments = [
         ReportAssignment("a1", "s1", "X", "targeted",
                          {"A": PupilCost(D("100")), "B": PupilCost(D("50"))}, {"t1", "t2"}),
@@ -23,7 +24,9 @@ def known_data_set():
         ReportAssignment("a3", "s1", "Y", "specialist", {"A": PupilCost(D("60"))},
                          {"t1", "t4", "t5"}),
     ]
-    return assignments, {"t1": 2, "t2": 0, "t3": 1, "t4": -1}
+    rank = domain.LEVEL_RANK
+    return assignments, {"t1": rank["exceeded"], "t2": rank["working_towards"],
+                         "t3": rank["met"], "t4": rank["partially_met"]}
 
 
 def by_key(rows):
@@ -33,13 +36,13 @@ def by_key(rows):
 def test_impact_per_provision():
     rows = by_key(domain.impact_report(*known_data_set(), group_by="provision"))
     x, y = rows[("X",)], rows[("Y",)]
-    # X: pupils A, B, C; t1, t2, t3 all reviewed; met t1, t3; progress (2 + 0 + 1) / 3.
+    # X: pupils A, B, C; t1, t2, t3 all reviewed; met t1, t3; average rank (4 + 1 + 3) / 3.
     assert (x.pupils, x.targets, x.targets_reviewed, x.targets_met) == (3, 3, 3, 2)
-    assert x.share_met == D(2) / 3 and x.average_progress == 1
+    assert x.share_met == D(2) / 3 and x.average_progress == D(8) / 3
     assert x.cost == 240 and x.cost_per_pupil == 80 and x.cost_per_target_met == 120
-    # Y: pupil A; t1, t4, t5 (t5 unreviewed); met t1; progress (2 − 1) / 2.
+    # Y: pupil A; t1, t4, t5 (t5 unreviewed); met t1 (t4 only partially); (4 + 2) / 2.
     assert (y.pupils, y.targets, y.targets_reviewed, y.targets_met) == (1, 3, 2, 1)
-    assert y.share_met == D("0.5") and y.average_progress == D("0.5")
+    assert y.share_met == D("0.5") and y.average_progress == 3
     assert y.cost == 60 and y.cost_per_pupil == 60 and y.cost_per_target_met == 60
 
 
@@ -52,16 +55,16 @@ def test_impact_per_provision_and_school_compares_what_works_where():
 def test_impact_per_organisation_counts_each_target_and_pupil_once():
     rows = by_key(domain.impact_report(*known_data_set(), group_by="org"))
     s1 = rows[("s1",)]
-    # s1: pupils A, B; targets t1, t2, t4, t5; reviewed 3; met t1; (2 + 0 − 1) / 3.
+    # s1: pupils A, B; targets t1, t2, t4, t5; reviewed 3; met t1; (4 + 1 + 2) / 3.
     assert (s1.pupils, s1.targets, s1.targets_reviewed, s1.targets_met) == (2, 4, 3, 1)
-    assert s1.average_progress == D(1) / 3
+    assert s1.average_progress == D(7) / 3
     assert s1.cost == 210 and s1.cost_per_pupil == 105 and s1.cost_per_target_met == 210
 
 
 def test_impact_trust_wide():
     [trust] = domain.impact_report(*known_data_set(), group_by="trust")
     assert (trust.pupils, trust.targets, trust.targets_reviewed, trust.targets_met) == (3, 5, 4, 2)
-    assert trust.share_met == D("0.5") and trust.average_progress == D("0.5")
+    assert trust.share_met == D("0.5") and trust.average_progress == D("2.5")  # 10 / 4
     assert trust.cost == 300 and trust.cost_per_pupil == 100 and trust.cost_per_target_met == 150
 
 
@@ -146,10 +149,39 @@ def test_score_gain_reading_age_in_months():
     assert domain.score_gain(D("84"), None, D("96")) == (None, None)
 
 
-def test_progress_scale_and_met():
-    assert domain.PROGRESS[-2] == "much_worse" and domain.PROGRESS[2] == "exceeded"
-    assert [domain.is_met(p) for p in (-2, -1, 0, 1, 2, None)] == [False] * 3 + [True] * 2 + [
-        False]
+def test_progress_levels_and_met():
+    assert domain.LEVELS == ("not_yet_started", "working_towards", "partially_met", "met",
+                             "exceeded")
+    assert [domain.is_met(domain.LEVEL_RANK[x]) for x in domain.LEVELS] + [
+        domain.is_met(None)] == [False] * 3 + [True] * 2 + [False]
+    # the old -2..2 scale still reads: 1 met, 2 exceeded, anything else working towards
+    assert [domain.LEGACY_PROGRESS[p] for p in (-2, -1, 0, 1, 2)] == [
+        "working_towards"] * 3 + ["met", "exceeded"]
+
+
+@pytest.mark.parametrize("level,score,ok", [
+    ("met", "90", True), ("met", "89.5", False), ("exceeded", "90", False),
+    ("exceeded", "91", True), ("partially_met", "90", False), ("partially_met", "88", True),
+    ("not_yet_started", None, True),
+])
+def test_level_is_checked_against_the_score(level, score, ok):
+    # SEND Code of Practice 6.66-6.71: the review evaluates the impact against the outcome
+    # sought; a reading age of 84 months at baseline, 90 the target
+    check = lambda: domain.check_level_against_score(level, score, D("90"), D("84"))  # noqa: E731
+    if ok:
+        check()
+    else:
+        with pytest.raises(domain.RuleBroken) as exc:
+            check()
+        assert exc.value.field == "level" and "target of 90" in str(exc.value)
+
+
+def test_lower_is_better_when_the_target_is_below_the_baseline():
+    # incidents a week: baseline 10, target 3
+    domain.check_level_against_score("met", D("3"), D("3"), D("10"))
+    with pytest.raises(domain.RuleBroken):
+        domain.check_level_against_score("met", D("4"), D("3"), D("10"))
+    domain.check_level_against_score("exceeded", D("1"), D("3"), D("10"))
 
 
 def test_csv_has_a_header_and_defuses_formulas():

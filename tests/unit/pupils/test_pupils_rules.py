@@ -117,12 +117,15 @@ def test_refusal_ends_the_clock():
 
 
 def test_annual_review_and_phase_transfer():
+    # CFA 2014 s.44(1): within the 12 months starting with the day made; a plan made on
+    # 29 February: the period ends with the last day of February
     d = domain.plan_deadlines(plan(issued_on=date(2024, 2, 29), phase_transfer_year=2027), [])
     assert d["annual_review"]["due"] == date(2025, 2, 28)
-    assert d["phase_transfer"]["due"] == date(2027, 2, 15)
+    # SEND Regulations 2014 reg. 18(1)(a): *before* 15 February -> 14 February
+    assert d["phase_transfer"]["due"] == date(2027, 2, 14)
     d = domain.plan_deadlines(plan(issued_on=date(2024, 3, 1),
                                    last_review_on=date(2025, 2, 20)), [])
-    assert d["annual_review"]["due"] == date(2026, 2, 20)
+    assert d["annual_review"]["due"] == date(2026, 2, 19)  # s.44(1): day before anniversary
 
 
 def test_working_days_skip_weekends_and_england_bank_holidays():
@@ -167,10 +170,13 @@ def test_reminders_fire_within_the_lead_time_in_working_days():
 def test_annual_review_reminder_is_review_due():
     p = plan(request_date=date(2024, 1, 8), decision_to_assess_on=date(2024, 2, 1),
              decision_to_issue_on=date(2024, 4, 1), issued_on=date(2024, 5, 20),
-             last_review_on=date(2025, 5, 19))
-    assert reminders(p, date(2026, 5, 1), lead=10) == []
-    [r] = reminders(p, date(2026, 5, 5), lead=10)  # 10 working days before Tue 19 May 2026
-    assert r.event_type == "ehcp.review_due" and r.due_date == date(2026, 5, 19)
+             last_review_on=date(2025, 5, 19), review_decision="keep",
+             review_decision_on=date(2025, 6, 2))
+    # CFA 2014 s.44(1): due the day before the anniversary, Mon 18 May 2026; 10 working
+    # days before it (Mon 4 May is the early May bank holiday) is Fri 1 May
+    assert reminders(p, date(2026, 4, 30), lead=10) == []
+    [r] = reminders(p, date(2026, 5, 1), lead=10)
+    assert r.event_type == "ehcp.review_due" and r.due_date == date(2026, 5, 18)
     assert "deadline" not in r.event_data()
 
 
@@ -183,7 +189,8 @@ TODAY = date(2026, 11, 24)
 
 def test_header_aliases_and_missing_columns():
     mapping = domain.map_header(HEADER)
-    assert sorted(mapping.values()) == sorted(domain.IMPORT_COLUMNS)
+    # every column but the optional registration group
+    assert sorted(mapping.values()) == sorted(set(domain.IMPORT_COLUMNS) - {"registration_group"})
     with pytest.raises(ValueError, match="date_of_birth"):
         domain.map_header(["UPN", "Surname", "Forename", "Year Group", "SEN"])
 
@@ -197,7 +204,7 @@ def test_a_good_row_parses():
     assert errors == []
     assert data == {"upn": "B801200005001", "legal_surname": "Taylor", "forename": "Sam",
                     "date_of_birth": date(2015, 3, 1), "year_group": 5, "sen_status": "K",
-                    "primary_need": "ASD", "secondary_need": None}
+                    "primary_need": "ASD", "secondary_need": None, "nc_not_followed": False}
     assert parse("B801200005001", "T", "S", "2015-03-01", "R", "N", "", "")[0]["year_group"] == 0
 
 
