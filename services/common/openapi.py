@@ -65,9 +65,17 @@ def build_openapi(service_cls):
             op["security"] = [{"bearer": []}]
             op["responses"]["401"] = {"description": "No valid token", "content": problem_ref}
             op["responses"]["403"] = {"description": "Role not allowed", "content": problem_ref}
-        if "{" in path:
-            op["responses"]["404"] = {"description": "Not found", "content": problem_ref}
-        if ep.body_schema is not None or ep.query_schema is not None:
+        # Every status the kit or a handler may answer (problem details), so that a
+        # client (or schemathesis) can rely on the document.
+        op["responses"]["404"] = {"description": "Not found", "content": problem_ref}
+        if ep.method.upper() != "GET":
+            op["responses"]["409"] = {"description": "Conflicts with the current state",
+                                      "content": problem_ref}
+        if ep.body_schema is not None:
+            op["responses"]["413"] = {"description": "Body too large", "content": problem_ref}
+            op["responses"]["415"] = {"description": "Body is not application/json",
+                                      "content": problem_ref}
+        if ep.body_schema is not None or ep.query_schema is not None or "{" in path:
             op["responses"]["422"] = {"description": "Invalid input", "content": problem_ref}
         for method in ep.method.split(","):
             paths.setdefault(path, {})[method.lower()] = op

@@ -20,7 +20,7 @@ from services.common import settings
 from services.common.auth import Principal
 from services.common.consumer import subscribe
 from services.common.db import DatabaseProvider, utcnow
-from services.common.http import PlatformWebServer, api
+from services.common.http import PlatformWebServer, api, inline_script_hashes, page_csp
 from services.common.outbox import OutboxRelay
 from services.common.problems import (
     Conflict,
@@ -82,7 +82,10 @@ class Page(HttpRequestHandler):
 
 page = Page.decorator
 SECURITY_HEADERS = {"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
-                    "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+                    "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
+                    # the layout's own inline scripts, and nothing else inline
+                    "Content-Security-Policy": page_csp(inline_script_hashes(
+                        web.render("message.html", title="", lines=[])))}
 
 
 def html(body, status=200):
