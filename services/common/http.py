@@ -17,6 +17,7 @@ import logging
 import re
 import time
 import traceback
+from datetime import date, datetime
 
 from marshmallow import ValidationError
 from nameko.web.handlers import HttpRequestHandler
@@ -159,6 +160,30 @@ def _bad_text(value):
     return None
 
 
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
+
+
+def check_dates(data, root):
+    """422 naming the field for any loaded date or datetime outside 1900-2199: no
+    record of ours is older, and date arithmetic near year 1 or 9999 overflows."""
+    errors = {}
+    stack = [(data, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, date):
+            day = value.date() if isinstance(value, datetime) else value
+            if not EARLIEST <= day <= LATEST:
+                errors.setdefault(path or root, []).append(
+                    f"Must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}")
+        elif isinstance(value, dict):
+            stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in value.items())
+        elif isinstance(value, list | tuple):
+            stack.extend((v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value))
+    if errors:
+        names = ", ".join(sorted(errors))
+        raise Unprocessable(f"Check these fields: {names}", errors=errors)
+
+
 def check_strings(data, root):
     """422 naming the field for any key or string value, at any depth, that cannot be
     stored; and for JSON nested deeper than MAX_DEPTH. Runs on every body, query string
@@ -258,10 +283,12 @@ class Api(HttpRequestHandler):
             if self.body_schema is not None:
                 kwargs["body"] = self.body_schema().load(
                     parse_json_body(request, self.max_body))
+                check_dates(kwargs["body"], "body")
             if self.query_schema is not None:
                 params = request.args.to_dict(flat=True)
                 check_strings(params, "query")
                 kwargs["query"] = self.query_schema().load(params)
+                check_dates(kwargs["query"], "query")
         except ValidationError as exc:
             raise from_validation_error(exc) from None
         return args, kwargs
