@@ -255,10 +255,11 @@ class Api(HttpRequestHandler):
 
     def __init__(self, method, url, roles=None, body=None, query=None, response=None,
                  status=200, public=False, summary=None, guard=None,
-                 max_body=MAX_BODY_BYTES, **kwargs):
+                 max_body=MAX_BODY_BYTES, many=False, **kwargs):
         self.roles = frozenset(roles or ())
         self.guard = guard  # guard(request): a public endpoint's own check, before the body
         self.max_body = max_body
+        self.many = many  # the response is a JSON array of `response` (for OpenAPI)
         self.body_schema = body
         self.query_schema = query
         self.response_schema = response

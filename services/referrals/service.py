@@ -192,7 +192,7 @@ class ReferralsService(PlatformService):
         with self.db.session() as s:
             return records.load_referral(s, principal, referral_id)
 
-    @api("GET", PATH + "/transitions", roles=READERS, response=TransitionSchema,
+    @api("GET", PATH + "/transitions", many=True, roles=READERS, response=TransitionSchema,
          summary="A referral's history: every transition with who and when")
     def list_transitions(self, request, principal, referral_id):
         with self.db.session() as s:
@@ -275,7 +275,7 @@ class ReferralsService(PlatformService):
             visit = records.log_visit(uow, principal, referral_id, body, now)
         return visit
 
-    @api("GET", PATH + "/visits", roles=READERS, response=VisitSchema,
+    @api("GET", PATH + "/visits", many=True, roles=READERS, response=VisitSchema,
          summary="A referral's visits")
     def list_visits(self, request, principal, referral_id):
         with self.db.session() as s:
