@@ -10,24 +10,72 @@ before the worker runs, and turns every error into problem details: never a
 stack trace, never an HTML page. The same metadata builds the OpenAPI document.
 """
 
+import base64
+import hashlib
 import json
 import logging
+import re
 import time
 import traceback
+from datetime import date, datetime
 
 from marshmallow import ValidationError
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
-from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Response
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import RequestRedirect
+from werkzeug.wrappers import Request, Response
 
-from . import metrics
+from . import metrics, settings
 from .auth import authenticate, authorise
-from .problems import Problem, Unprocessable, from_validation_error
+from .problems import (
+    Problem,
+    TooLarge,
+    Unprocessable,
+    UnsupportedMediaType,
+    from_validation_error,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
+MAX_DEPTH = 32  # JSON nesting; no schema of ours is half as deep
+
+# Every response: no framing, no sniffing. HTML also gets a page policy (scripts,
+# styles and forms from this origin only) unless the page set its own.
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def page_csp(script_hashes=()):
+    """The Content-Security-Policy of a server-rendered page; `script_hashes` are
+    the base64 sha256 of the page's own inline scripts (fixed text, no user data)."""
+    scripts = " ".join(["'self'", *(f"'sha256-{h}'" for h in script_hashes)])
+    return ("default-src 'self'; script-src " + scripts + "; style-src 'self'; "
+            "img-src 'self' data:; font-src 'self'; form-action 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+
+_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S)
+
+
+def inline_script_hashes(html):
+    """The CSP hashes of the inline scripts of a page rendered from fixed text (a
+    layout rendered without user data), for page_csp."""
+    return [base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+            for body in _INLINE_SCRIPT.findall(html)]
+
+
+def secure_headers(response, https=None):
+    """Add the kit's security headers to any response (pages, API, redirects)."""
+    if https is None:
+        https = settings.get("PUBLIC_BASE_URL", "").lower().startswith("https://")
+    html = (response.mimetype or "") == "text/html"
+    response.headers.setdefault("Content-Security-Policy", page_csp() if html else API_CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if https:
+        response.headers.setdefault("Strict-Transport-Security",
+                                    "max-age=31536000; includeSubDomains")
+    return response
 
 
 def json_response(payload, status=200, headers=None, content_type="application/json"):
@@ -40,33 +88,161 @@ def problem_response(problem, instance=None):
                          headers=problem.headers, content_type="application/problem+json")
 
 
-def parse_json_body(request):
-    if request.content_length and request.content_length > MAX_BODY_BYTES:
-        raise Unprocessable("The body is too large", errors={"body": ["Too large"]})
-    raw = request.get_data(cache=True)
+def read_body(request, limit=MAX_BODY_BYTES):
+    """The raw body, at most `limit` bytes (413 past it, whether the client sent a
+    Content-Length or a chunked body)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"The body is larger than {limit} bytes")
+    request.max_content_length = limit + 1  # a chunked body stops one byte past it
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raw = None
+    if raw is None or len(raw) > limit:
+        raise TooLarge(f"The body is larger than {limit} bytes")
+    return raw
+
+
+def is_json(mimetype):
+    return mimetype in ("", "application/json") or (
+        mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
+class OneLineExpected(logging.Filter):
+    """nameko logs an entrypoint's expected exception (a 4xx problem) with its whole
+    traceback and message. Keep one line: the entrypoint, the class and the status;
+    never the detail, which may quote what the caller sent."""
+
+    def filter(self, record):
+        if record.msg == "(expected) error handling worker %s: %s" and record.args:
+            worker_ctx, exc = record.args
+            entrypoint = getattr(worker_ctx, "entrypoint", None)
+            where = (f"{entrypoint.container.service_name}.{entrypoint.method_name}"
+                     if entrypoint is not None else "?")
+            record.msg, record.args = "expected %s %s in %s", (
+                getattr(exc, "status", getattr(exc, "code", "-")), type(exc).__name__, where)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+logging.getLogger("nameko.containers").addFilter(OneLineExpected())
+
+
+def parse_json_body(request, limit=MAX_BODY_BYTES):
+    if not is_json(request.mimetype or ""):
+        raise UnsupportedMediaType("Send the body as application/json")
+    raw = read_body(request, limit)
     try:
         data = json.loads(raw or b"null")
+    except RecursionError:
+        raise Unprocessable("The body is nested too deeply",
+                            errors={"body": ["Nested too deeply"]}) from None
     except (ValueError, UnicodeDecodeError):
         raise Unprocessable("The body is not valid JSON",
                             errors={"body": ["Not valid JSON"]}) from None
     if not isinstance(data, dict):
         raise Unprocessable("The body must be a JSON object",
                             errors={"body": ["Must be a JSON object"]})
+    check_strings(data, "body")
     return data
 
 
+def _bad_text(value):
+    """Why a string cannot be stored, or None: NUL (PostgreSQL refuses it) or a lone
+    surrogate (not encodable as UTF-8)."""
+    if "\x00" in value:
+        return "Must not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Must be valid Unicode text (no lone surrogates)"
+    return None
+
+
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
+
+
+def check_dates(data, root):
+    """422 naming the field for any loaded date or datetime outside 1900-2199: no
+    record of ours is older, and date arithmetic near year 1 or 9999 overflows."""
+    errors = {}
+    stack = [(data, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, date):
+            day = value.date() if isinstance(value, datetime) else value
+            if not EARLIEST <= day <= LATEST:
+                errors.setdefault(path or root, []).append(
+                    f"Must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}")
+        elif isinstance(value, dict):
+            stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in value.items())
+        elif isinstance(value, list | tuple):
+            stack.extend((v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value))
+    if errors:
+        names = ", ".join(sorted(errors))
+        raise Unprocessable(f"Check these fields: {names}", errors=errors)
+
+
+def check_strings(data, root):
+    """422 naming the field for any key or string value, at any depth, that cannot be
+    stored; and for JSON nested deeper than MAX_DEPTH. Runs on every body, query string
+    and path value before a schema sees it, so every field of every schema is covered."""
+    errors = {}
+    stack = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise Unprocessable("The body is nested too deeply",
+                                errors={path or root: ["Nested too deeply"]})
+        if isinstance(value, str):
+            reason = _bad_text(value)
+            if reason:
+                errors.setdefault(path or root, []).append(reason)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{path}.{key}" if path else str(key)
+                if _bad_text(str(key)):
+                    errors.setdefault(path or root, []).append(
+                        "Field names must be valid text")
+                    continue
+                stack.append((item, name, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}.{i}" if path else str(i), depth + 1)
+                         for i, item in enumerate(value))
+    if errors:
+        names = ", ".join(sorted(errors))
+        raise Unprocessable(f"Check these fields: {names}", errors=errors)
+
+
 class ProblemWsgiApp(WsgiApp):
-    """nameko's WSGI app, with routing errors (404, 405) as problem details."""
+    """nameko's WSGI app, with routing errors (404, 405) as problem details, a chunked
+    body readable (eventlet ends the chunked stream; read_body bounds it) and the
+    kit's security headers on every response."""
+
+    def __init__(self, server):
+        super().__init__(server)
+        self.https = settings.get("PUBLIC_BASE_URL", "").lower().startswith("https://")
 
     def __call__(self, environ, start_response):
+        if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            environ["wsgi.input_terminated"] = True
         try:
             provider, values = self.url_map.bind_to_environ(environ).match()
+        except RequestRedirect as exc:
+            response = exc.get_response(environ)
         except HTTPException as exc:
             response = problem_response(_http_problem(exc))
             if getattr(exc, "valid_methods", None):
                 response.headers["Allow"] = ", ".join(exc.valid_methods)
-            return response(environ, start_response)
-        return super().__call__(environ, start_response)
+        else:
+            request = Request(environ, shallow=True)
+            request.path_values = values
+            try:
+                response = provider.handle_request(request)
+            except HTTPException as exc:
+                response = exc.get_response(environ)
+        return secure_headers(response, self.https)(environ, start_response)
 
 
 class PlatformWebServer(WebServer):
@@ -78,15 +254,19 @@ class Api(HttpRequestHandler):
     server = PlatformWebServer()
 
     def __init__(self, method, url, roles=None, body=None, query=None, response=None,
-                 status=200, public=False, summary=None, **kwargs):
+                 status=200, public=False, summary=None, guard=None,
+                 max_body=MAX_BODY_BYTES, many=False, **kwargs):
         self.roles = frozenset(roles or ())
+        self.guard = guard  # guard(request): a public endpoint's own check, before the body
+        self.max_body = max_body
+        self.many = many  # the response is a JSON array of `response` (for OpenAPI)
         self.body_schema = body
         self.query_schema = query
         self.response_schema = response
         self.status = status
         self.public = public
         self.summary = summary
-        kwargs.setdefault("expected_exceptions", (Problem, ValidationError))
+        kwargs.setdefault("expected_exceptions", (Problem, ValidationError, RequestEntityTooLarge))
         super().__init__(method, url, **kwargs)
 
     def get_entrypoint_parameters(self, request):
@@ -96,11 +276,20 @@ class Api(HttpRequestHandler):
             principal = authenticate(request)
             authorise(principal, self.roles)
             kwargs["principal"] = principal
+        if self.guard is not None:
+            self.guard(request)
+        check_strings({k: v for k, v in kwargs.items() if isinstance(v, str)}, "path")
+        request.max_content_length = self.max_body + 1  # also bounds a handler's own stream
         try:
             if self.body_schema is not None:
-                kwargs["body"] = self.body_schema().load(parse_json_body(request))
+                kwargs["body"] = self.body_schema().load(
+                    parse_json_body(request, self.max_body))
+                check_dates(kwargs["body"], "body")
             if self.query_schema is not None:
-                kwargs["query"] = self.query_schema().load(request.args.to_dict(flat=True))
+                params = request.args.to_dict(flat=True)
+                check_strings(params, "query")
+                kwargs["query"] = self.query_schema().load(params)
+                check_dates(kwargs["query"], "query")
         except ValidationError as exc:
             raise from_validation_error(exc) from None
         return args, kwargs

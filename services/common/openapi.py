@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields as ma_fields
 
 _PARAM = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_]+)>")
 
@@ -30,13 +31,22 @@ def api_entrypoints(service_cls):
                 yield name, ep
 
 
+def _decimal_as_string(self, field, **kwargs):
+    """A Decimal field with as_string is a JSON string (money: "12.50"), not a number."""
+    if isinstance(field, ma_fields.Decimal) and field.as_string:
+        return {"type": "string", "format": "decimal"}
+    return {}
+
+
 def build_openapi(service_cls):
+    plugin = MarshmallowPlugin()
     spec = APISpec(
         title=f"SEN trust platform: {service_cls.name}", version="1", openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()],
+        plugins=[plugin],
         info={"description": "Bearer JWT required unless marked public. Errors are RFC 9457 "
                              "problem details (application/problem+json)."},
     )
+    plugin.converter.add_attribute_function(_decimal_as_string)
     spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.schema("Problem", PROBLEM)
@@ -59,15 +69,26 @@ def build_openapi(service_cls):
                                  "content": {"application/json": {"schema": ep.body_schema}}}
         ok = {"description": "Success"}
         if ep.response_schema is not None:
-            ok["content"] = {"application/json": {"schema": ep.response_schema}}
+            schema = ep.response_schema
+            if ep.many:  # a list endpoint answers a JSON array of the schema
+                schema = {"type": "array", "items": schema}
+            ok["content"] = {"application/json": {"schema": schema}}
         op["responses"][str(ep.status)] = ok
         if not ep.public:
             op["security"] = [{"bearer": []}]
             op["responses"]["401"] = {"description": "No valid token", "content": problem_ref}
             op["responses"]["403"] = {"description": "Role not allowed", "content": problem_ref}
-        if "{" in path:
-            op["responses"]["404"] = {"description": "Not found", "content": problem_ref}
-        if ep.body_schema is not None or ep.query_schema is not None:
+        # Every status the kit or a handler may answer (problem details), so that a
+        # client (or schemathesis) can rely on the document.
+        op["responses"]["404"] = {"description": "Not found", "content": problem_ref}
+        if ep.method.upper() != "GET":
+            op["responses"]["409"] = {"description": "Conflicts with the current state",
+                                      "content": problem_ref}
+        if ep.body_schema is not None:
+            op["responses"]["413"] = {"description": "Body too large", "content": problem_ref}
+            op["responses"]["415"] = {"description": "Body is not application/json",
+                                      "content": problem_ref}
+        if ep.body_schema is not None or ep.query_schema is not None or "{" in path:
             op["responses"]["422"] = {"description": "Invalid input", "content": problem_ref}
         for method in ep.method.split(","):
             paths.setdefault(path, {})[method.lower()] = op

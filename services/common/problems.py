@@ -43,6 +43,14 @@ class Conflict(Problem):
     status, title, slug = 409, "Conflict", "conflict"
 
 
+class TooLarge(Problem):
+    status, title, slug = 413, "Content too large", "too-large"
+
+
+class UnsupportedMediaType(Problem):
+    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+
+
 class Unprocessable(Problem):
     status, title, slug = 422, "Invalid request", "validation"
 

@@ -8,11 +8,10 @@ Decisions (documented in the service's docstring too):
   `sub` is linked to that person the first time they book for themselves.
 """
 
-import csv
-import io
 import secrets
 from datetime import UTC, datetime, time, timedelta
 
+from services.common.csvexport import csv_text
 from services.contracts.school_calendar import (  # noqa: F401  (one definition, re-exported)
     TERMS,
     academic_year_of,
@@ -199,22 +198,14 @@ def start_of(day):
 
 # -- CSV export -----------------------------------------------------------------------
 
-def csv_safe(value):
-    """Stop a spreadsheet from running a cell as a formula (CSV injection)."""
-    return "'" + value if value and value[0] in "=+-@\t\r" else value
-
-
 def records_csv(records):
-    """An organisation's CPD records (as built by records.person_records) as CSV text."""
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["name", "email", "course", "area_of_need", "cpd_hours",
-                     "completed_on", "verification_code"])
+    """An organisation's CPD records (as built by records.person_records) as CSV text,
+    every cell through the kit's formula-safe writer."""
+    rows = []
     for rec in records:
         codes = {c.course_id: c.verification_code for c in rec["certificates"]}
-        for line in rec["courses"]:
-            writer.writerow([csv_safe(rec["name"]), rec["email"],
-                             csv_safe(line.course_title), line.area_of_need,
-                             f"{line.cpd_hours:g}", line.completed_on.isoformat(),
-                             codes.get(line.course_id, "")])
-    return buf.getvalue()
+        rows.extend([rec["name"], rec["email"], line.course_title, line.area_of_need,
+                     f"{line.cpd_hours:g}", line.completed_on.isoformat(),
+                     codes.get(line.course_id, "")] for line in rec["courses"])
+    return csv_text(["name", "email", "course", "area_of_need", "cpd_hours",
+                     "completed_on", "verification_code"], rows)

@@ -599,6 +599,9 @@ def mark_attendance(uow, principal, session_id, marks):
     session, course, _ = session_for(s, principal, session_id, manage=True)
     if session.status != domain.SCHEDULED:
         raise Conflict("The session is cancelled")
+    if session.starts_at > utcnow():
+        raise Conflict("The session has not started yet: mark attendance once it has",
+                       errors={"session_id": ["Not started yet"]})
     ids = [r["booking_id"] for r in marks]
     found = {b.id: b for b in s.execute(select(Booking).where(
         Booking.id.in_(ids), Booking.session_id == session.id)).scalars()}

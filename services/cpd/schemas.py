@@ -244,10 +244,11 @@ class RecordLineSchema(Schema):
 
 
 class PersonRecordSchema(Schema):
-    person_id = fields.String()
-    name = fields.String()
-    email = fields.String()
-    org_id = fields.String()
+    # null for a signed-in member of staff who has never booked (no person record yet)
+    person_id = fields.String(allow_none=True)
+    name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    org_id = fields.String(allow_none=True)
     total_hours = fields.Float()
     courses = fields.List(fields.Nested(RecordLineSchema))
     certificates = fields.List(fields.Nested(CertificateSchema))

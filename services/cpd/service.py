@@ -163,7 +163,7 @@ class CpdService(PlatformService):
         with self.db.unit_of_work() as uow:
             return records.cancel_session(uow, principal, session_id, now)
 
-    @api("GET", "/api/v1/cpd/sessions/<string:session_id>/bookings", roles=ADMIN,
+    @api("GET", "/api/v1/cpd/sessions/<string:session_id>/bookings", many=True, roles=ADMIN,
          response=BookingSchema, summary="Bookings on a session (a CPD lead sees their own staff's)")
     def list_session_bookings(self, request, principal, session_id):
         with self.db.session() as s:
@@ -197,7 +197,7 @@ class CpdService(PlatformService):
         with self.db.session() as s:
             return records.get_booking(s, principal, booking_id)
 
-    @api("GET", "/api/v1/cpd/me/bookings", roles=BOOKERS, response=BookingSchema,
+    @api("GET", "/api/v1/cpd/me/bookings", many=True, roles=BOOKERS, response=BookingSchema,
          summary="Your own bookings")
     def my_bookings(self, request, principal):
         with self.db.session() as s:
@@ -364,7 +364,7 @@ class CpdService(PlatformService):
             referrals, places, hours = records.need_trend_rows(s, principal, since)
         return {"terms": terms, "areas": domain.need_trend(terms, referrals, places, hours)}
 
-    @api("GET", "/api/v1/cpd/offers", roles=ADMIN, response=OfferSchema,
+    @api("GET", "/api/v1/cpd/offers", many=True, roles=ADMIN, response=OfferSchema,
          summary="Sessions offered to your school after outreach recommended a course")
     def list_offers(self, request, principal):
         with self.db.session() as s:

@@ -88,6 +88,14 @@ def _visible(principal, org_id):
     return principal.has_any(ALL_SEEING) or org_id == principal.org
 
 
+def _callback_token(request):
+    """GOV.UK Notify's callback bearer token, checked before the body is read."""
+    expected = settings.get("NOTIFY_CALLBACK_TOKEN", default="")
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorized("A valid callback bearer token is required")
+
+
 class NotifyService(PlatformService):
     name = SERVICE
     db = DatabaseProvider(Base.metadata)
@@ -466,12 +474,9 @@ class NotifyService(PlatformService):
         return {**body, "address": address}
 
     @api("POST", "/api/v1/notify/receipts", public=True, body=NotifyReceiptSchema,
-         status=204, summary="GOV.UK Notify's delivery receipt callback (its bearer token)")
+         guard=_callback_token, status=204,
+         summary="GOV.UK Notify's delivery receipt callback (its bearer token)")
     def notify_receipt(self, request, body):
-        expected = settings.get("NOTIFY_CALLBACK_TOKEN", default="")
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-            raise Unauthorized("A valid callback bearer token is required")
         if not body["reference"] or not delivery.apply_receipt(
                 self.db, body["reference"], body["id"], body["status"]):
             raise NotFound("No such notification")

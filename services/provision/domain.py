@@ -17,8 +17,6 @@ future sessions likewise, among the pupils who will be in the group then (as
 their membership dates stand today).
 """
 
-import csv
-import io
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -26,6 +24,8 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from services.contracts.school_calendar import LA_CALENDAR
+
+from services.common.csvexport import dict_csv_text
 
 TIERS = ("universal", "targeted", "specialist")
 COST_BASES = ("per_session", "per_hour", "per_term", "staff_rate")
@@ -414,20 +414,6 @@ def group_cost_to_date(a: CostInput, sessions_delivered, as_of):
 
 
 def to_csv(rows, columns):
-    """CSV text of dict rows (one header line, then a line per row)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _csv_safe("" if row.get(k) is None else row[k]) for k in columns})
-    return out.getvalue()
-
-
-def _csv_safe(value):
-    """Defuse spreadsheet formulas in text cells (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        try:
-            Decimal(value)  # a negative number stays a number
-        except ArithmeticError:
-            return "'" + value
-    return value
+    """CSV text of dict rows (one header line, then a line per row), every cell through
+    the kit's formula-safe writer."""
+    return dict_csv_text(columns, rows)

@@ -182,7 +182,7 @@ class ProvisionService(PlatformService):
             uow.session.add(entry)
         return entry
 
-    @api("GET", f"{P}/catalogue", roles=READERS, query=CatalogueQuerySchema,
+    @api("GET", f"{P}/catalogue", many=True, roles=READERS, query=CatalogueQuerySchema,
          response=CatalogueEntrySchema, summary="Your catalogue and the trust's shared entries")
     def list_catalogue(self, request, principal, query):
         with self.db.session() as s:
@@ -388,7 +388,7 @@ class ProvisionService(PlatformService):
             "sessions_delivered": counts.get(a.id, 0),
         } for a in assignments]
 
-    @api("GET", f"{P}/assignments", roles=READERS, query=AssignmentQuerySchema,
+    @api("GET", f"{P}/assignments", many=True, roles=READERS, query=AssignmentQuerySchema,
          response=AssignmentSchema, summary="The provision map: assignments")
     def list_assignments(self, request, principal, query):
         with self.db.session() as s:
@@ -828,7 +828,7 @@ class ProvisionService(PlatformService):
         rec.closed_at = event["occurred_at"]
         uow.session.add(rec)
 
-    @api("GET", f"{P}/recommendations", roles=REPORT_READERS, query=RecommendationQuerySchema,
+    @api("GET", f"{P}/recommendations", many=True, roles=REPORT_READERS, query=RecommendationQuerySchema,
          response=RecommendationSchema,
          summary="Provision outreach recommended when closing this school's referrals")
     def list_recommendations(self, request, principal, query):

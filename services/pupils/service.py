@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from services.common import settings
 from services.common.consumer import subscribe
 from services.common.db import DatabaseProvider
-from services.common.http import api, json_response
+from services.common.http import api, json_response, read_body
 from services.common.outbox import OutboxRelay
 from services.common.problems import Conflict, NotFound, Unprocessable
 from services.common.service import PlatformService
@@ -65,6 +65,7 @@ READERS = ("trust_admin", "senco", "teacher")  # teacher: read-only
 WRITERS = ("trust_admin", "senco")
 ENGLAND = ZoneInfo("Europe/London")
 PUPIL = "/api/v1/pupils/<string:pupil_id>"
+IMPORT_MAX_BYTES = 10_000_000  # an MIS export of a large school is well under 1 MB
 PLAN = PUPIL + "/ehc-plans/<string:plan_id>"
 
 
@@ -295,11 +296,15 @@ class PupilsService(PlatformService):
             return records.move_pupil(uow, pupil, body, actor=principal.sub)
 
     @api("POST", "/api/v1/pupils/imports", roles=WRITERS, query=ImportQuerySchema,
-         response=ImportReportSchema, summary="Import an MIS CSV export (body: text/csv)")
+         response=ImportReportSchema, max_body=IMPORT_MAX_BYTES,
+         summary="Import an MIS CSV export (body: text/csv, at most 10 MB)")
     def import_pupils(self, request, principal, query):
         with self.db.session() as s:
             org = records.target_org(s, principal, query.get("org"), field="org")
-        lines = io.TextIOWrapper(request.stream, encoding="utf-8-sig", newline="")
+        raw = read_body(request, IMPORT_MAX_BYTES)  # whole, so a 413 imports nothing
+        if b"\x00" in raw:
+            raise Unprocessable("The file is not UTF-8 CSV", errors={"file": ["NUL bytes"]})
+        lines = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig", newline="")
         report = importer.import_csv(self.db, org.id, lines, actor=principal.sub,
                                      today=today())
         return report.as_dict()

@@ -20,7 +20,7 @@ from services.common import settings
 from services.common.auth import Principal
 from services.common.consumer import subscribe
 from services.common.db import DatabaseProvider, utcnow
-from services.common.http import PlatformWebServer, api
+from services.common.http import PlatformWebServer, api, inline_script_hashes, page_csp
 from services.common.outbox import OutboxRelay
 from services.common.problems import (
     Conflict,
@@ -82,7 +82,10 @@ class Page(HttpRequestHandler):
 
 page = Page.decorator
 SECURITY_HEADERS = {"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
-                    "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+                    "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
+                    # the layout's own inline scripts, and nothing else inline
+                    "Content-Security-Policy": page_csp(inline_script_hashes(
+                        web.render("message.html", title="", lines=[])))}
 
 
 def html(body, status=200):
@@ -189,7 +192,7 @@ class ReferralsService(PlatformService):
         with self.db.session() as s:
             return records.load_referral(s, principal, referral_id)
 
-    @api("GET", PATH + "/transitions", roles=READERS, response=TransitionSchema,
+    @api("GET", PATH + "/transitions", many=True, roles=READERS, response=TransitionSchema,
          summary="A referral's history: every transition with who and when")
     def list_transitions(self, request, principal, referral_id):
         with self.db.session() as s:
@@ -272,7 +275,7 @@ class ReferralsService(PlatformService):
             visit = records.log_visit(uow, principal, referral_id, body, now)
         return visit
 
-    @api("GET", PATH + "/visits", roles=READERS, response=VisitSchema,
+    @api("GET", PATH + "/visits", many=True, roles=READERS, response=VisitSchema,
          summary="A referral's visits")
     def list_visits(self, request, principal, referral_id):
         with self.db.session() as s:

@@ -7,8 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, create_engine, text
 
+from services.common.tables import UTCDateTime
 from services.cpd.service import CpdService
 from tests.conftest import bearer
 
@@ -100,10 +101,23 @@ class Cpd:
 
 @pytest.fixture
 def cpd(api, http, token):
-    return Cpd(api[0], http, token)
+    client = Cpd(api[0], http, token)
+    client.db_url = api[1]
+    return client
+
+
+def start_session(db_url, session_id, ago=timedelta(minutes=1)):
+    """Move a session's start into the past (attendance is marked once it has begun)."""
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE sessions SET starts_at=:t WHERE id=:id AND starts_at>:t")
+                     .bindparams(bindparam("t", type_=UTCDateTime())),
+                     {"t": datetime.now(UTC) - ago, "id": session_id})
+    engine.dispose()
 
 
 def attend(cpd, session_id, *booking_ids, attended=True):
+    start_session(cpd.db_url, session_id)
     return cpd.http.put(cpd.base + API + f"/sessions/{session_id}/attendance",
                         json={"records": [{"booking_id": b, "attended": attended}
                                           for b in booking_ids]}, headers=cpd.admin)
@@ -526,3 +540,29 @@ def test_attendance_item_without_a_booking_is_422(cpd, api):
 def test_an_offset_beyond_any_database_integer_is_422(cpd, api):
     resp = cpd.get("/courses?offset=6128171837146351818353147904", cpd.h(SCHOOL_A, "teacher"))
     assert resp.status_code == 422 and "offset" in resp.json()["errors"]
+
+
+def test_attendance_cannot_be_marked_before_the_session_starts(cpd, api):
+    """Issue 11: attendance was accepted (and certificates issued) for a session next week."""
+    _, (session_id,) = cpd.course()
+    booking = cpd.book_self(session_id, 1).json()
+    early = cpd.http.put(cpd.base + API + f"/sessions/{session_id}/attendance",
+                         json={"records": [{"booking_id": booking["id"], "attended": True}]},
+                         headers=cpd.admin)
+    assert early.status_code == 409, early.text
+    assert "not started" in early.json()["detail"]
+    assert sql(api[1], "SELECT attended FROM bookings") == [(None,)]
+    assert outbox(api[1], "certificate.issued") == []
+    marked = attend(cpd, session_id, booking["id"])  # once it has started
+    assert marked.status_code == 200 and marked.json()["certificates_issued"]
+
+
+def test_need_trend_dates_far_in_the_past_or_future_are_422(cpd, api):
+    """Issue 11: as_of=0002-01-01 overflowed the term arithmetic (a 500)."""
+    for as_of in ("0002-01-01", "9999-12-31"):
+        resp = cpd.get("/reports/need-trend", cpd.admin, as_of=as_of)
+        assert resp.status_code == 422 and "as_of" in resp.json()["errors"], resp.text
+    course_id, _ = cpd.course(sessions=0, publish=False)
+    bad = cpd.post(f"/courses/{course_id}/sessions", cpd.admin,
+                   session_body(starts_at="0001-01-01T09:00:00+00:00"))
+    assert bad.status_code == 422 and "starts_at" in bad.json()["errors"], bad.text

@@ -40,7 +40,9 @@ def api(run_service, database_urls, engine_name):
 
 @pytest.fixture
 def cpd(api, http, token):
-    return Cpd(api[0], http, token)
+    client = Cpd(api[0], http, token)
+    client.db_url = api[1]
+    return client
 
 
 @pytest.fixture

@@ -238,3 +238,21 @@ def test_a_notify_receipt_of_a_bounce_falls_back_to_sms(run_service, database_ur
     assert rows["email"].status == domain.PERMANENT_FAILURE
     assert (rows["sms"].status, rows["sms"].fallback_of) == (domain.DELIVERED, email.id)
     assert [r["type"] for r in servers.notify_requests()] == ["email", "sms"]
+
+
+def test_the_receipts_callback_checks_its_token_before_the_body(run_service, database_urls,
+                                                                http):
+    """Issue 11: a body nested 1,000 deep was a 500 (RecursionError) on this
+    unauthenticated endpoint, and the body was parsed before the token was checked."""
+    base, _, _ = run_service(NotifyService, db_url=database_urls("notify"),
+                             NOTIFY_CALLBACK_TOKEN="cb-secret")
+    receipts = f"{base}/api/v1/notify/receipts"
+    deep = '{"id": ' + "[" * 1000 + "]" * 1000 + "}"
+    headers = {"Content-Type": "application/json"}
+    assert http.post(receipts, data=deep, headers=headers).status_code == 401
+    assert http.post(receipts, data=b"x" * 2_000_000, headers=headers).status_code == 401
+    resp = http.post(receipts, data=deep, headers={**headers, **bearer("cb-secret")})
+    assert resp.status_code == 422 and "body" in resp.json()["errors"], resp.text
+    resp = http.post(receipts, data=b'{"id": "\\ud800", "reference": "r", "status": "x"}',
+                     headers={**headers, **bearer("cb-secret")})
+    assert resp.status_code == 422 and "id" in resp.json()["errors"], resp.text

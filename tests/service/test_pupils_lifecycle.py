@@ -225,6 +225,27 @@ def test_import_rejects_pupils_of_another_school_and_bad_files(env):
     assert teacher.status_code == 403 and env.count("pupils") == 3
 
 
+
+def test_import_has_a_size_limit_and_refuses_nul_bytes(env):
+    """Issue 11: the CSV import read any size of body; a NUL byte reached the database."""
+    from services.pupils.service import IMPORT_MAX_BYTES
+    body = csv_text(GOOD[:1]).encode()
+    huge = body + b"," * (IMPORT_MAX_BYTES + 1)
+    resp = env.http.post(env.base + URL + "/imports", data=huge,
+                         headers={**env.senco_a, "Content-Type": "text/csv"})
+    assert resp.status_code == 413, resp.text
+    assert resp.headers["Content-Type"].startswith("application/problem+json")
+    # chunked (no Content-Length): refused whole, nothing imported
+    resp = env.http.post(env.base + URL + "/imports", data=iter([body, huge]),
+                         headers={**env.senco_a, "Content-Type": "text/csv"})
+    assert resp.status_code == 413, resp.text
+    assert env.count("pupils") == 0
+    nul = csv_text([(upn(1), "Tay\x00lor", "Sam", "01/03/2015", "5", "K", "ASD", "")])
+    resp = env.http.post(env.base + URL + "/imports", data=nul.encode(),
+                         headers={**env.senco_a, "Content-Type": "text/csv"})
+    assert resp.status_code == 422 and "file" in resp.json()["errors"], resp.text
+    assert env.count("pupils") == 0
+
 def test_senctl_pupils_import(env, tmp_path):
     path = tmp_path / "mis.csv"
     path.write_text(csv_text(GOOD + BAD[:1]))
