@@ -68,7 +68,7 @@ def main():
 
     env = dict(os.environ)
     smtp_port = env.setdefault("SMTP_PORT", "8025")
-    env.setdefault("PUBLIC_BASE_URL", f"http://localhost:{settings.DEV_PORTS['referrals']}")
+    env.setdefault("PUBLIC_BASE_URL", "http://localhost:8000")  # the portal: every email link
     procs = []
     try:
         procs.append(("smtp", _start("smtp", [sys.executable, "-m", "services.cli.mailcatcher",
