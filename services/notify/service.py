@@ -34,6 +34,7 @@ from .schemas import (
     NotificationQuerySchema,
     NotificationSchema,
     NotifyReceiptSchema,
+    PreferenceQuerySchema,
     PreferenceSchema,
     PreviewQuerySchema,
     PreviewSchema,
@@ -46,6 +47,7 @@ READERS = ALL_SEEING + ("senco", "partner_referrer")
 RESENDERS = ("trust_admin", "outreach_lead", "senco")
 PREVIEWERS = ("trust_admin", "outreach_lead", "outreach", "senco", "cpd_admin")
 PREFERENCE_EDITORS = ("trust_admin", "outreach_lead", "senco")
+PARENT = "parent"  # their own address's preferences only
 
 
 def _day(value):
@@ -77,6 +79,25 @@ def _when(session):
 
 def _trust_name():
     return settings.get("TRUST_NAME", default="SEN Trust")
+
+
+def _is_parent(principal):
+    return PARENT in principal.roles and not principal.has_any(PREFERENCE_EDITORS)
+
+
+def _own_address(principal, address):
+    """A parent sets only their own address's preferences (the token's subject)."""
+    address = address.strip()
+    if _is_parent(principal):
+        if address.lower() != principal.sub.lower():
+            raise NotFound("No such recipient")
+        return principal.sub.lower()
+    return address
+
+
+def _may_set(principal, pref):
+    """Staff set the preferences their organisation recorded; a parent their own."""
+    return _is_parent(principal) or pref.org_id == principal.org
 
 
 def _visible(principal, org_id):
@@ -456,15 +477,30 @@ class NotifyService(PlatformService):
             uow.after_commit(lambda: [delivery.deliver(self.db, i) for i in ids])
         return 202, {"status": "accepted"}
 
-    @api("PUT", "/api/v1/notification-preferences", roles=PREFERENCE_EDITORS,
+    @api("GET", "/api/v1/notification-preferences", roles=PREFERENCE_EDITORS + (PARENT,),
+         query=PreferenceQuerySchema, response=PreferenceSchema,
+         summary="A recipient's opt-outs, quiet hours and digest (a parent: their own)")
+    def get_preference(self, request, principal, query):
+        address = _own_address(principal, query["address"])
+        with self.db.session() as s:
+            pref = s.get(RecipientPreference, address)
+        if pref is not None and not _may_set(principal, pref):
+            raise NotFound("No such recipient")
+        if pref is None:
+            return {"address": address, "opt_outs": [], "quiet_hours": None, "digest": False}
+        quiet = f"{pref.quiet_start}-{pref.quiet_end}" if pref.quiet_start else None
+        return {"address": address, "opt_outs": [o for o in pref.opt_outs.split(",") if o],
+                "quiet_hours": quiet, "digest": pref.digest}
+
+    @api("PUT", "/api/v1/notification-preferences", roles=PREFERENCE_EDITORS + (PARENT,),
          body=PreferenceSchema, response=PreferenceSchema,
-         summary="Set a recipient's opt-outs, quiet hours and digest")
+         summary="Set a recipient's opt-outs, quiet hours and digest (a parent: their own)")
     def put_preference(self, request, principal, body):
-        address = body["address"].strip()
+        address = _own_address(principal, body["address"].strip())
         quiet = domain.parse_quiet_hours(body["quiet_hours"]) if body["quiet_hours"] else None
         with self.db.unit_of_work() as uow:
             pref = uow.session.get(RecipientPreference, address)
-            if pref is not None and pref.org_id != principal.org:
+            if pref is not None and not _may_set(principal, pref):
                 raise NotFound("No such recipient")
             pref = pref or RecipientPreference(address=address, org_id=principal.org)
             pref.opt_outs = ",".join(sorted(set(body["opt_outs"])))
