@@ -28,6 +28,7 @@ from .models import (
     Pupil,
     RecipientPreference,
     ReferralContact,
+    StaffMember,
 )
 from .schemas import (
     NotificationListSchema,
@@ -147,6 +148,41 @@ class NotifyService(PlatformService):
             recipient="erased", recipient_name=None, alt_address=None, body_text="",
             body_html=None, context_json="{}"))
 
+    @subscribe("pupils", "staff.member_added")
+    def on_staff_member_added(self, event, uow):
+        self._staff_member(uow, event["data"])
+
+    @subscribe("pupils", "staff.member_changed")
+    def on_staff_member_changed(self, event, uow):
+        self._staff_member(uow, event["data"])
+
+    @subscribe("pupils", "staff.member_removed")
+    def on_staff_member_removed(self, event, uow):
+        uow.session.execute(delete(StaffMember).where(
+            StaffMember.member_id == event["data"]["member_id"]))
+
+    @staticmethod
+    def _staff_member(uow, data):
+        member = uow.session.get(StaffMember, data["member_id"]) or StaffMember(
+            member_id=data["member_id"])
+        member.org_id, member.email, member.name = data["org_id"], data["email"], data["name"]
+        member.roles, member.active = ",".join(data["roles"]), data["active"]
+        uow.session.add(member)
+
+    @staticmethod
+    def _sencos(uow, org):
+        """The organisation's SENCOs from the staff directory; its contact address if the
+        directory names none."""
+        rows = uow.session.execute(select(StaffMember).where(
+            StaffMember.org_id == org.org_id, StaffMember.active == True)  # noqa: E712
+            .order_by(StaffMember.email)).scalars().all() if org else []
+        sencos = [domain.Recipient(domain.SENCO, m.email, m.name) for m in rows
+                  if "senco" in m.roles.split(",")]
+        if sencos:
+            return sencos
+        return [domain.Recipient(domain.SENCO, org.contact_email, "SENCO")] \
+            if org and org.contact_email else []
+
     @staticmethod
     def _pupil_at(uow, pupil_id, org_id):
         pupil = uow.session.get(Pupil, pupil_id) or Pupil(pupil_id=pupil_id)
@@ -210,8 +246,7 @@ class NotifyService(PlatformService):
             for g in guardians) if r]
         people = {
             domain.PARENT: parents,
-            domain.SENCO: [domain.Recipient(domain.SENCO, org.contact_email, "SENCO")]
-            if org and org.contact_email else [],
+            domain.SENCO: self._sencos(uow, org),
             domain.OUTREACH: [domain.Recipient(domain.OUTREACH, settings.get("OUTREACH_INBOX"),
                                                "Outreach team")],
         }
