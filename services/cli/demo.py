@@ -58,7 +58,8 @@ def seed(out=print, pupils_db=None, referrals_db=None):
     for key, pupils in demo_people.PUPILS.items():
         org = demo_people.org(key)
         for pupil in pupils:
-            added["pupils"] += _pupil(pupils_db, ids[key], org, pupil)
+            added["pupils"] += _pupil(pupils_db, ids[key], org, {
+                **pupil, "guardians": demo_people.guardians_of(key, pupil)})
     for person in demo_people.PEOPLE:
         added["staff"] += _staff(pupils_db, ids[person["org"]], person)
     for agreement in demo_people.AGREEMENTS:

@@ -5,6 +5,7 @@
     senctl serve SERVICE
     senctl org onboard --name N --kind K [--urn U --laestab L --phase P --contact-email E]
     senctl pupils import FILE --org URN
+    senctl staff add --email E --name N --org ORG --roles r1,r2 | list [--org ORG]
     senctl token --sub USER --org ORG --roles r1,r2 [--hours H]
     senctl deadletters list [SERVICE ...] | replay SERVICE [--event-id ID]
     senctl outbox backlog
@@ -53,6 +54,21 @@ def explain(what, detail=None, errors=None):
 def _metadata(service):
     import importlib
     return importlib.import_module(f"services.{service}.models").Base.metadata
+
+
+def _find_org(db, key):
+    """An organisation by id, URN, LAESTAB or exact name (the trust has no URN)."""
+    from sqlalchemy import select
+
+    from services.pupils import onboarding
+    from services.pupils.models import Organisation
+    found = onboarding.find(db, key)
+    if found is None:
+        with db.session() as s:
+            named = s.execute(select(Organisation).where(Organisation.name == key)
+                              ).scalars().all()
+        found = named[0] if len(named) == 1 else None
+    return found
 
 
 def _pupils_db():
@@ -121,6 +137,49 @@ def cmd_onboard(args):
     return 0
 
 
+def cmd_staff(args):
+    """The staff directory: give a person roles at an organisation (the first trust
+    admin, before anyone can sign in to the portal), or list it as JSON lines."""
+    from marshmallow import ValidationError
+
+    from services.common.paging import MAX_OFFSET
+    from services.common.problems import Problem, flatten_errors
+    from services.pupils import directory
+    from services.pupils.schemas import StaffCreateSchema, StaffMemberSchema
+    db = _pupils_db()
+    org = _find_org(db, args.org) if args.org else None
+    if args.org and org is None:
+        explain(f"{args.action} staff", f"there is no organisation with the id, URN, "
+                                        f"LAESTAB or name {args.org}")
+        return 2
+    if args.action == "list":
+        from services.common.auth import Principal
+        everyone = Principal("senctl", "-", frozenset({"trust_admin"}))
+        with db.session() as s:
+            page = directory.list_members(s, everyone, {
+                "org_id": org.id if org else None, "limit": MAX_OFFSET, "offset": 0})
+        for member in page["items"]:
+            print(json.dumps(StaffMemberSchema().dump(member), default=str))
+        return 0
+    if org is None or not args.email or not args.name or not args.roles:
+        explain("add the staff member", "give --email, --name, --org and --roles")
+        return 2
+    try:
+        body = StaffCreateSchema().load({
+            "email": args.email, "name": args.name, "org_id": org.id,
+            "roles": [r.strip() for r in args.roles.split(",") if r.strip()]})
+        with db.unit_of_work() as uow:
+            member = directory.add_member(uow, body, actor="senctl")
+    except ValidationError as exc:
+        explain("add the staff member", errors=flatten_errors(exc.messages))
+        return 2
+    except Problem as exc:
+        explain("add the staff member", exc.detail, exc.errors)
+        return 2
+    print(member.id)
+    return 0
+
+
 def cmd_pupils_import(args):
     """Import an MIS CSV export into a trust school or ARB, with a progress bar;
     the report (counts and every rejected row) is printed as JSON on stdout."""
@@ -158,11 +217,10 @@ def cmd_pupils_import(args):
 
 def cmd_token(args):
     from services.common.auth import ROLES, issue_token
-    from services.pupils import onboarding
-    org = onboarding.find(_pupils_db(), args.org)
+    org = _find_org(_pupils_db(), args.org)
     if org is None:
-        explain("issue a token", f"there is no organisation with the id, URN or LAESTAB "
-                                 f"{args.org}")
+        explain("issue a token", f"there is no organisation with the id, URN, LAESTAB "
+                                 f"or name {args.org}")
         return 2
     roles = [r.strip() for r in args.roles.split(",") if r.strip()]
     unknown = sorted(set(roles) - ROLES)
@@ -291,6 +349,20 @@ def build_parser():
                    help="the office or SENCO address messages about the organisation go to")
     o.set_defaults(fn=cmd_onboard)
 
+    st = _command(sub, "staff", "the staff directory: who holds which roles where",
+                  "senctl staff add --email admin@trust.example --name 'Alex Morgan' "
+                  "--org 'Demo Special Schools Trust' --roles trust_admin",
+                  "senctl staff list --org 100010")
+    st.add_argument("action", choices=("add", "list"), metavar="ACTION",
+                    help="add (a membership: prints its id) or list (JSON lines)")
+    st.add_argument("--email", help="add: the person's sign-in address")
+    st.add_argument("--name", help="add: the person's name")
+    st.add_argument("--org", metavar="ORG",
+                    help="the organisation: its id, URN, LAESTAB or name (list: default all)")
+    st.add_argument("--roles", metavar="ROLES",
+                    help="add: comma-separated, e.g. senco,teacher")
+    st.set_defaults(fn=cmd_staff)
+
     pupils = _command(sub, "pupils", "pupils", "senctl pupils import --help").add_subparsers(
         dest="action", required=True, metavar="ACTION")
     pi = _command(pupils, "import", "import an MIS CSV export (UPN, legal surname, forename, "
@@ -309,7 +381,7 @@ def build_parser():
     t.add_argument("--sub", required=True, metavar="USER",
                    help="who the token is for (an email address)")
     t.add_argument("--org", required=True, metavar="ORG",
-                   help="the organisation they act for: its id, URN or LAESTAB")
+                   help="the organisation they act for: its id, URN, LAESTAB or name")
     t.add_argument("--roles", required=True, metavar="ROLES",
                    help=f"comma-separated, from {', '.join(sorted(ROLES))}")
     t.add_argument("--hours", type=float, default=8, metavar="H",

@@ -76,7 +76,7 @@ def test_token_and_other_errors_are_sentences(pupils_db):
     assert run("org", "onboard", "--name", "Trust", "--kind", "trust")[0] == 0
     code, _, err = run("token", "--sub", "a@b.example", "--org", "nowhere", "--roles", "senco")
     assert code == 2 and err.strip() == (
-        "Could not issue a token: there is no organisation with the id, URN or LAESTAB "
+        "Could not issue a token: there is no organisation with the id, URN, LAESTAB or name "
         "nowhere.")
     code, _, err = run("migrate", "pupil")
     assert code == 2 and "there is no service called pupil; the services are" in err
@@ -94,3 +94,26 @@ def test_unknown_role_is_named(pupils_db):
     assert err.splitlines()[1].startswith("  roles: wizard is not a role; the roles are ")
     code, out, _ = run("token", "--sub", "a@b.example", "--org", org.id, "--roles", "senco")
     assert code == 0 and out.count(".") == 2  # a JWT alone on stdout
+
+
+def test_staff_add_bootstraps_the_first_trust_admin_and_lists_the_directory(pupils_db):
+    import json
+    assert run("org", "onboard", "--name", "Demo Trust", "--kind", "trust")[0] == 0
+    code, out, err = run("staff", "add", "--email", "Admin@Trust.example", "--name", "Alex",
+                         "--org", "Demo Trust", "--roles", "trust_admin")
+    assert code == 0, err
+    member_id = out.strip()
+    code, out, _ = run("staff", "list", "--org", "Demo Trust")
+    [member] = [json.loads(line) for line in out.splitlines()]
+    assert member["id"] == member_id and member["email"] == "admin@trust.example"
+    assert member["roles"] == ["trust_admin"] and member["active"] is True
+    code, _, err = run("staff", "add", "--email", "admin@trust.example", "--name", "Alex",
+                       "--org", "Demo Trust", "--roles", "trust_admin")
+    assert code == 2 and err.splitlines() == [
+        "Could not add the staff member: this person already has a membership at this "
+        "organisation.", "  email: already in the directory at this organisation"]
+    code, _, err = run("staff", "add", "--email", "x@trust.example", "--name", "X",
+                       "--org", "Demo Trust", "--roles", "wizard")
+    assert code == 2 and err.splitlines()[1].startswith("  roles.0: must be one of ")
+    code, _, err = run("staff", "add", "--email", "x@trust.example", "--org", "Demo Trust")
+    assert code == 2 and "give --email, --name, --org and --roles" in err
