@@ -16,8 +16,10 @@ PASSPORT = {"about_me": "I like trains.", "strengths": "Maths", "needs": "Routin
 
 
 @pytest.fixture
-def env(run_service, database_urls, http, token):
-    base, container, db_url = run_service(PupilsService, db_url=database_urls("pupils"),
+def env(run_service, database_urls, engine_name, http, token):
+    """On SQLite and, where TEST_POSTGRES_URL is set, PostgreSQL."""
+    base, container, db_url = run_service(PupilsService,
+                                          db_url=database_urls("pupils", engine_name),
                                           EHCP_TIMER_SECONDS=3600)
     return Env(base, db_url, http, token)
 
