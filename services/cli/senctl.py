@@ -434,6 +434,11 @@ def main(argv=None):
     except RuntimeError as exc:  # e.g. no private key for `senctl token`
         explain(f"run `senctl {args.command}`", str(exc))
         return 2
+    except OSError as exc:  # the broker (or another server) cannot be reached
+        explain(f"run `senctl {args.command}`",
+                f"a server could not be reached ({exc.strerror or exc}); check AMQP_URI "
+                f"and that RabbitMQ is running")
+        return 2
 
 
 if __name__ == "__main__":

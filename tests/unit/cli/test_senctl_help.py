@@ -117,3 +117,12 @@ def test_staff_add_bootstraps_the_first_trust_admin_and_lists_the_directory(pupi
     assert code == 2 and err.splitlines()[1].startswith("  roles.0: must be one of ")
     code, _, err = run("staff", "add", "--email", "x@trust.example", "--org", "Demo Trust")
     assert code == 2 and "give --email, --name, --org and --roles" in err
+
+
+def test_an_unreachable_broker_is_a_sentence_not_a_traceback():
+    from tests.conftest import free_port
+    with nameko_config.patch({"AMQP_URI": f"amqp://guest:guest@127.0.0.1:{free_port()}/"}):
+        code, _, err = run("deadletters", "list", "notify")
+    assert code == 2 and err.startswith("Could not run `senctl deadletters`: a server could "
+                                        "not be reached")
+    assert "Traceback" not in err
