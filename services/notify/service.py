@@ -3,6 +3,7 @@ into messages and send them; the staff API (proof of notice, resend,
 template preview, recipient preferences)."""
 
 import hmac
+import uuid
 from datetime import time
 
 from sqlalchemy import delete, select, update
@@ -16,6 +17,7 @@ from services.common.outbox import OutboxRelay
 from services.common.problems import Conflict, NotFound, Unauthorized
 from services.common.service import PlatformService
 from services.common.timers import timer_from_setting
+from services.contracts import links
 from services.contracts.names import label
 
 from . import channels, delivery, domain
@@ -27,15 +29,18 @@ from .models import (
     Pupil,
     RecipientPreference,
     ReferralContact,
+    StaffMember,
 )
 from .schemas import (
     NotificationListSchema,
     NotificationQuerySchema,
     NotificationSchema,
     NotifyReceiptSchema,
+    PreferenceQuerySchema,
     PreferenceSchema,
     PreviewQuerySchema,
     PreviewSchema,
+    SignInLinkSchema,
 )
 
 SERVICE = "notify"
@@ -44,6 +49,7 @@ READERS = ALL_SEEING + ("senco", "partner_referrer")
 RESENDERS = ("trust_admin", "outreach_lead", "senco")
 PREVIEWERS = ("trust_admin", "outreach_lead", "outreach", "senco", "cpd_admin")
 PREFERENCE_EDITORS = ("trust_admin", "outreach_lead", "senco")
+PARENT = "parent"  # their own address's preferences only
 
 
 def _day(value):
@@ -58,16 +64,9 @@ def _digest_time():
     return time.fromisoformat(settings.get("DIGEST_TIME", default="07:30"))
 
 
-def _base_url():
-    return settings.get("PUBLIC_BASE_URL").rstrip("/")
-
-
-def _parent_url():
-    return settings.get("PARENT_PORTAL_URL", default=_base_url()).rstrip("/")
-
-
-def _cpd_url(path):
-    return settings.get("PUBLIC_BASE_URL", service="cpd").rstrip("/") + "/" + path.lstrip("/")
+def _page(name, **ids):
+    """Every link in every message is a portal page, built in one place (links.py)."""
+    return links.url(name, **ids)
 
 
 def _when(session):
@@ -82,6 +81,25 @@ def _when(session):
 
 def _trust_name():
     return settings.get("TRUST_NAME", default="SEN Trust")
+
+
+def _is_parent(principal):
+    return PARENT in principal.roles and not principal.has_any(PREFERENCE_EDITORS)
+
+
+def _own_address(principal, address):
+    """A parent sets only their own address's preferences (the token's subject)."""
+    address = address.strip()
+    if _is_parent(principal):
+        if address.lower() != principal.sub.lower():
+            raise NotFound("No such recipient")
+        return principal.sub.lower()
+    return address
+
+
+def _may_set(principal, pref):
+    """Staff set the preferences their organisation recorded; a parent their own."""
+    return _is_parent(principal) or pref.org_id == principal.org
 
 
 def _visible(principal, org_id):
@@ -139,6 +157,41 @@ class NotifyService(PlatformService):
             recipient="erased", recipient_name=None, alt_address=None, body_text="",
             body_html=None, context_json="{}"))
 
+    @subscribe("pupils", "staff.member_added")
+    def on_staff_member_added(self, event, uow):
+        self._staff_member(uow, event["data"])
+
+    @subscribe("pupils", "staff.member_changed")
+    def on_staff_member_changed(self, event, uow):
+        self._staff_member(uow, event["data"])
+
+    @subscribe("pupils", "staff.member_removed")
+    def on_staff_member_removed(self, event, uow):
+        uow.session.execute(delete(StaffMember).where(
+            StaffMember.member_id == event["data"]["member_id"]))
+
+    @staticmethod
+    def _staff_member(uow, data):
+        member = uow.session.get(StaffMember, data["member_id"]) or StaffMember(
+            member_id=data["member_id"])
+        member.org_id, member.email, member.name = data["org_id"], data["email"], data["name"]
+        member.roles, member.active = ",".join(data["roles"]), data["active"]
+        uow.session.add(member)
+
+    @staticmethod
+    def _sencos(uow, org):
+        """The organisation's SENCOs from the staff directory; its contact address if the
+        directory names none."""
+        rows = uow.session.execute(select(StaffMember).where(
+            StaffMember.org_id == org.org_id, StaffMember.active == True)  # noqa: E712
+            .order_by(StaffMember.email)).scalars().all() if org else []
+        sencos = [domain.Recipient(domain.SENCO, m.email, m.name) for m in rows
+                  if "senco" in m.roles.split(",")]
+        if sencos:
+            return sencos
+        return [domain.Recipient(domain.SENCO, org.contact_email, "SENCO")] \
+            if org and org.contact_email else []
+
     @staticmethod
     def _pupil_at(uow, pupil_id, org_id):
         pupil = uow.session.get(Pupil, pupil_id) or Pupil(pupil_id=pupil_id)
@@ -157,7 +210,7 @@ class NotifyService(PlatformService):
             "from_school_name": self._org_name(uow, data["from_org_id"]),
             "to_school_name": self._org_name(uow, data["to_org_id"]),
             "moved_on": _day(data["moved_on"]),
-            "link": f"{_base_url()}/api/v1/pupils/{data['pupil_id']}",
+            "link": _page("pupil", pupil_id=data["pupil_id"]),
         }
         self._pupil_messages(event, uow, context, senco_org=data["to_org_id"])
 
@@ -165,23 +218,23 @@ class NotifyService(PlatformService):
     def on_passport_published(self, event, uow):
         data = event["data"]
         context = {"version": data["version"],
-                   "link": f"{_base_url()}/api/v1/pupils/{data['pupil_id']}/passport",
-                   "parent_link": f"{_parent_url()}/passport/{data['passport_id']}"}
+                   "link": _page("passport", pupil_id=data["pupil_id"]),
+                   "parent_link": _page("passport", pupil_id=data["pupil_id"])}
         self._pupil_messages(event, uow, context)
 
     @subscribe("pupils", "ehcp.review_due")
     def on_ehcp_review_due(self, event, uow):
         data = event["data"]
         context = {"due_date": _day(data["due_date"]),
-                   "link": f"{_base_url()}/api/v1/pupils/{data['pupil_id']}/ehcp",
-                   "parent_link": f"{_parent_url()}/ehc-plan/{data['plan_id']}"}
+                   "link": _page("ehc_plan", pupil_id=data["pupil_id"]),
+                   "parent_link": _page("ehc_plan", pupil_id=data["pupil_id"])}
         self._pupil_messages(event, uow, context)
 
     @subscribe("pupils", "ehcp.deadline_at_risk")
     def on_ehcp_deadline_at_risk(self, event, uow):
         data = event["data"]
         context = {"due_date": _day(data["due_date"]), "deadline": _words(data["deadline"]),
-                   "link": f"{_base_url()}/api/v1/pupils/{data['pupil_id']}/ehcp"}
+                   "link": _page("ehc_plan", pupil_id=data["pupil_id"])}
         self._pupil_messages(event, uow, context)
 
     def _pupil_messages(self, event, uow, context, senco_org=None):
@@ -202,8 +255,7 @@ class NotifyService(PlatformService):
             for g in guardians) if r]
         people = {
             domain.PARENT: parents,
-            domain.SENCO: [domain.Recipient(domain.SENCO, org.contact_email, "SENCO")]
-            if org and org.contact_email else [],
+            domain.SENCO: self._sencos(uow, org),
             domain.OUTREACH: [domain.Recipient(domain.OUTREACH, settings.get("OUTREACH_INBOX"),
                                                "Outreach team")],
         }
@@ -219,7 +271,7 @@ class NotifyService(PlatformService):
 
     @subscribe("referrals", "referral.info_requested")
     def on_referral_info_requested(self, event, uow):
-        self._referral(event, uow)
+        self._referral(event, uow, page="referral_respond")
 
     @subscribe("referrals", "referral.accepted")
     def on_referral_accepted(self, event, uow):
@@ -258,7 +310,7 @@ class NotifyService(PlatformService):
         data = event["data"]
         self._referral(event, uow, clock=data["clock"], due_date=_day(data["due_date"]))
 
-    def _referral(self, event, uow, **extra):
+    def _referral(self, event, uow, page="referral", **extra):
         data = event["data"]
         contact = data["contact"]
         projection = uow.session.get(ReferralContact, data["referral_id"]) or ReferralContact(
@@ -274,7 +326,7 @@ class NotifyService(PlatformService):
             "school_name": self._org_name(uow, data["school_org_id"], "a partner school"),
             "contact_name": contact["name"],
             "practitioner_name": projection.practitioner_name or "",
-            "link": f"{_base_url()}/api/v1/referrals/{data['referral_id']}",
+            "link": _page(page, referral_id=data["referral_id"]),
             "trust_name": _trust_name(),
             **extra,
         }
@@ -313,25 +365,25 @@ class NotifyService(PlatformService):
         context = {"course_title": data["course_title"], "trust_name": _trust_name(),
                    "cpd_hours": f"{data['cpd_hours']:g}",
                    "verification_code": data["verification_code"],
-                   "link": _cpd_url(data["verify_path"])}
+                   "link": _page("cpd_certificate", certificate_id=data["certificate_id"])}
         self._attendee_messages(event, uow, context, data["certificate_id"])
 
     @subscribe("cpd", "session.cancelled")
     def on_session_cancelled(self, event, uow):
-        self._session_change(event, uow)
+        self._session_change(event, uow, link=_page("cpd_catalogue"))
 
     @subscribe("cpd", "session.rescheduled")
     def on_session_rescheduled(self, event, uow):
         previous = _when(event["data"]["previous"])
-        self._session_change(event, uow, previous_date=previous["session_date"],
+        self._session_change(event, uow, link=_page("cpd_bookings"),
+                             previous_date=previous["session_date"],
                              previous_time=previous["session_time"])
 
     def _session_change(self, event, uow, **extra):
         """Everyone booked on a session hears that it was cancelled or moved."""
         data = event["data"]
         context = {"course_title": data["course_title"], "trust_name": _trust_name(),
-                   **_when(data["session"]),
-                   "link": _cpd_url(f"/api/v1/cpd/courses/{data['course_id']}"), **extra}
+                   **_when(data["session"]), **extra}
         people = {domain.CPD_ATTENDEE: [
             domain.Recipient(domain.CPD_ATTENDEE, a["email"], a["name"])
             for a in data["attendees"]]}
@@ -340,7 +392,8 @@ class NotifyService(PlatformService):
     def _booking(self, event, uow, **extra):
         data = event["data"]
         context = {"course_title": data["course_title"], "trust_name": _trust_name(),
-                   **_when(data["session"]), "link": _cpd_url(data["calendar_path"]), **extra}
+                   **_when(data["session"]),
+                   "link": _page("cpd_booking_calendar", booking_id=data["booking_id"]), **extra}
         self._attendee_messages(event, uow, context, data["booking_id"])
 
     def _attendee_messages(self, event, uow, context, ref):
@@ -454,15 +507,44 @@ class NotifyService(PlatformService):
                 "language": domain.render_language(template, query["language"]),
                 "subject": subject, "text": text, "html": html}
 
-    @api("PUT", "/api/v1/notification-preferences", roles=PREFERENCE_EDITORS,
+    @api("POST", "/api/v1/sign-in-links", roles=("portal",), body=SignInLinkSchema,
+         status=202, summary="Email a one-time sign-in link (the portal's own principal only)")
+    def send_sign_in_link(self, request, principal, body):
+        message = domain.sign_in_message(body["email"].strip().lower(), body["url"],
+                                         body["expires_at"], trust_name=_trust_name())
+        request_id = str(uuid.uuid4())
+        pseudo_event = {"event_id": request_id, "type": domain.SIGN_IN_TEMPLATE.event_type,
+                        "org_id": principal.org, "occurred_at": utcnow(), "data": {}}
+        with self.db.unit_of_work() as uow:
+            ids = delivery.record(uow, pseudo_event, [message], subject_kind="sign_in",
+                                  subject_ref=request_id)
+            uow.after_commit(lambda: [delivery.deliver(self.db, i) for i in ids])
+        return 202, {"status": "accepted"}
+
+    @api("GET", "/api/v1/notification-preferences", roles=PREFERENCE_EDITORS + (PARENT,),
+         query=PreferenceQuerySchema, response=PreferenceSchema,
+         summary="A recipient's opt-outs, quiet hours and digest (a parent: their own)")
+    def get_preference(self, request, principal, query):
+        address = _own_address(principal, query["address"])
+        with self.db.session() as s:
+            pref = s.get(RecipientPreference, address)
+        if pref is not None and not _may_set(principal, pref):
+            raise NotFound("No such recipient")
+        if pref is None:
+            return {"address": address, "opt_outs": [], "quiet_hours": None, "digest": False}
+        quiet = f"{pref.quiet_start}-{pref.quiet_end}" if pref.quiet_start else None
+        return {"address": address, "opt_outs": [o for o in pref.opt_outs.split(",") if o],
+                "quiet_hours": quiet, "digest": pref.digest}
+
+    @api("PUT", "/api/v1/notification-preferences", roles=PREFERENCE_EDITORS + (PARENT,),
          body=PreferenceSchema, response=PreferenceSchema,
-         summary="Set a recipient's opt-outs, quiet hours and digest")
+         summary="Set a recipient's opt-outs, quiet hours and digest (a parent: their own)")
     def put_preference(self, request, principal, body):
-        address = body["address"].strip()
+        address = _own_address(principal, body["address"].strip())
         quiet = domain.parse_quiet_hours(body["quiet_hours"]) if body["quiet_hours"] else None
         with self.db.unit_of_work() as uow:
             pref = uow.session.get(RecipientPreference, address)
-            if pref is not None and pref.org_id != principal.org:
+            if pref is not None and not _may_set(principal, pref):
                 raise NotFound("No such recipient")
             pref = pref or RecipientPreference(address=address, org_id=principal.org)
             pref.opt_outs = ",".join(sorted(set(body["opt_outs"])))

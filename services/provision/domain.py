@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from services.contracts.school_calendar import LA_CALENDAR
-
 from services.common.csvexport import dict_csv_text
+from services.contracts.school_calendar import LA_CALENDAR
 
 TIERS = ("universal", "targeted", "specialist")
 COST_BASES = ("per_session", "per_hour", "per_term", "staff_rate")
