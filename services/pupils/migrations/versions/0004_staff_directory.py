@@ -1,7 +1,7 @@
 """the staff directory
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-02 03:00:00
 """
 import sqlalchemy as sa
