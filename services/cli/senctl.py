@@ -6,6 +6,7 @@
     senctl org onboard --name N --kind K [--urn U --laestab L --phase P --contact-email E]
     senctl pupils import FILE --org URN
     senctl token --sub USER --org ORG --roles r1,r2 [--hours H]
+    senctl token revoke (--jti JTI | --sub USER)
     senctl deadletters list [SERVICE ...] | replay SERVICE [--event-id ID]
     senctl outbox backlog
     senctl contracts asyncapi
@@ -135,15 +136,36 @@ def cmd_pupils_import(args):
 
 
 def cmd_token(args):
-    from services.common.auth import issue_token
+    from services.common import auth
+    if args.action == "revoke":
+        if bool(args.jti) == bool(args.sub):
+            print("name one of --jti (one token) or --sub (every token of a person so far)",
+                  file=sys.stderr)
+            return 2
+        item = auth.revoke(jti=args.jti, sub=args.sub)
+        print(f"revoked {json.dumps(item)} in {auth.revocation_file()}", file=sys.stderr)
+        return 0
     from services.pupils import onboarding
+    if not (args.sub and args.org and args.roles):
+        print("senctl token needs --sub, --org and --roles", file=sys.stderr)
+        return 2
     org = onboarding.find(_pupils_db(), args.org)
     if org is None:
         print(f"no organisation with id, URN or LAESTAB {args.org}", file=sys.stderr)
         return 2
     roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+    from services.common.access import refused_roles
+    refused = refused_roles(roles, org.kind)
+    if refused:
+        print(f"a {org.kind} may not hold: {', '.join(refused)}", file=sys.stderr)
+        return 2
+    if args.hours * 3600 > auth.max_ttl_seconds():
+        print(f"at most {auth.max_ttl_seconds() / 3600:g} hours (JWT_MAX_TTL_SECONDS)",
+              file=sys.stderr)
+        return 2
     try:
-        print(issue_token(args.sub, org.id, roles, ttl=timedelta(hours=args.hours)))
+        print(auth.issue_token(args.sub, org.id, roles, ttl=timedelta(hours=args.hours),
+                               org_kind=org.kind))
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -248,11 +270,14 @@ def build_parser():
     pi.add_argument("--org", required=True, help="organisation id, URN or LAESTAB")
     pi.set_defaults(fn=cmd_pupils_import)
 
-    t = sub.add_parser("token", help="issue a bearer token (printed alone on stdout)")
-    t.add_argument("--sub", required=True)
-    t.add_argument("--org", required=True, help="organisation id, URN or LAESTAB")
-    t.add_argument("--roles", required=True, help="comma-separated roles")
+    t = sub.add_parser("token", help="issue a bearer token (printed alone on stdout), or "
+                                     "revoke tokens (`token revoke --jti J | --sub S`)")
+    t.add_argument("action", nargs="?", choices=("issue", "revoke"), default="issue")
+    t.add_argument("--sub", help="the person (revoke: every token of theirs issued so far)")
+    t.add_argument("--org", help="organisation id, URN or LAESTAB")
+    t.add_argument("--roles", help="comma-separated roles")
     t.add_argument("--hours", type=float, default=8)
+    t.add_argument("--jti", help="revoke: the one token with this id")
     t.set_defaults(fn=cmd_token)
 
     d = sub.add_parser("deadletters", help="list or replay dead letters")

@@ -8,7 +8,7 @@ from datetime import time
 from sqlalchemy import delete, select, update
 from werkzeug.wrappers import Response
 
-from services.common import settings
+from services.common import access, settings
 from services.common.consumer import subscribe
 from services.common.db import DatabaseProvider, utcnow
 from services.common.http import api
@@ -38,8 +38,7 @@ from .schemas import (
 )
 
 SERVICE = "notify"
-ALL_SEEING = ("trust_admin", "outreach_lead", "auditor")
-READERS = ALL_SEEING + ("senco", "partner_referrer")
+READERS = ("trust_admin", "outreach_lead", "auditor", "senco", "partner_referrer")
 RESENDERS = ("trust_admin", "outreach_lead", "senco")
 PREVIEWERS = ("trust_admin", "outreach_lead", "outreach", "senco", "cpd_admin")
 PREFERENCE_EDITORS = ("trust_admin", "outreach_lead", "senco")
@@ -84,7 +83,7 @@ def _trust_name():
 
 
 def _visible(principal, org_id):
-    return principal.has_any(ALL_SEEING) or org_id == principal.org
+    return access.sees_org(principal, org_id)
 
 
 class NotifyService(PlatformService):
@@ -381,8 +380,7 @@ class NotifyService(PlatformService):
         kind, ref = (("referral", query["referral_id"]) if query["referral_id"]
                      else ("pupil", query["pupil_id"]))
         where = [Delivery.subject_kind == kind, Delivery.subject_ref == ref]
-        if not principal.has_any(ALL_SEEING):
-            where.append(Delivery.org_id == principal.org)
+        where += access.org_clause(principal, Delivery.org_id)
         with self.db.session() as s:
             items = s.execute(select(Delivery).where(*where).order_by(
                 Delivery.created_at, Delivery.template_id, Delivery.recipient)

@@ -11,7 +11,7 @@ from services.common.db import open_database
 from services.pupils import onboarding
 from services.pupils.models import Base
 from services.pupils.service import PupilsService
-from tests.conftest import bearer
+from tests.conftest import ORG_KINDS, bearer
 
 URL = "/api/v1/pupils"
 
@@ -43,6 +43,8 @@ class Env:
                                  "laestab": "8011002"}, actor="t").id
         self.partner = org(db, {"name": "Partner", "kind": "partner_school", "urn": "140003",
                                 "laestab": "8011003"}, actor="t").id
+        ORG_KINDS.update({self.trust: "trust", self.school_a: "trust_school",
+                          self.school_b: "arb", self.partner: "partner_school"})
 
     def h(self, org, *roles):
         return bearer(self._token(org, *roles, sub=f"{roles[0]}@{org[:4]}"))
@@ -265,8 +267,11 @@ def test_another_organisation_gets_404_everywhere(env):
     assert env.http.get(f"{env.base}{URL}/{pid}/ehc-plans", headers=env.senco_a).json()[
         "items"][0]["decision_to_assess_on"] is None
     assert env.count("ehc_pauses") == 1
-    admin_export = env.http.get(f"{env.base}{URL}/{pid}/export",
-                                headers=env.h(env.school_b, "trust_admin"))
+    # trust_admin is held at the trust alone (issue 11): a token claiming it for a
+    # school is refused at the door; the trust's own is trust-wide.
+    assert env.http.get(f"{env.base}{URL}/{pid}/export",
+                        headers=env.h(env.school_b, "trust_admin")).status_code == 403
+    admin_export = env.http.get(f"{env.base}{URL}/{pid}/export", headers=env.admin)
     assert admin_export.status_code == 200  # trust-wide
     assert env.count("passport_versions") == 0 and env.count("moves") == 0
 

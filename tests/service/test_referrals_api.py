@@ -75,10 +75,12 @@ def test_bad_tokens_get_401(api, http, case):
         "missing": {},
         "garbage": {"Authorization": "Bearer not-a-jwt"},
         "expired": bearer(auth.issue_token("jo", "school-a", ["partner_referrer"],
-                                           ttl=timedelta(minutes=-5))),
+                                           ttl=timedelta(minutes=-5), org_kind="partner_school")),
         "forged": bearer(auth.issue_token("jo", "school-a", ["partner_referrer"],
-                                          key=auth.generate_key_pair()[0])),
-        "no-org": bearer(auth.issue_token("jo", "", ["partner_referrer"])),
+                                          key=auth.generate_key_pair()[0],
+                                          org_kind="partner_school")),
+        "no-org": bearer(auth.issue_token("jo", "", ["partner_referrer"],
+                                         org_kind="partner_school")),
     }[case]
     resp = http.post(base + URL, json=referral_body(), headers=headers)
     assert resp.status_code == 401
