@@ -129,7 +129,7 @@ def _commit_batch(db, org_id, batch, report, *, actor, today):
                                                           data["secondary_need"])})
                 continue
             if pupil.org_id != org_id:
-                report.reject(row_no, [("upn", "Already in the trust at another organisation")])
+                report.reject(row_no, [("upn", records.upn_unavailable().errors["upn"][0])])
                 continue
             person = {k: data[k] for k in PERSON_FIELDS if getattr(pupil, k) != data[k]}
             sen_changed = any(getattr(pupil, k) != data[k] for k in SEN_FIELDS)

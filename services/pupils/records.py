@@ -117,11 +117,18 @@ def upn_taken(session, upn, exclude_id=None):
     return session.execute(stmt).first() is not None
 
 
+def upn_unavailable():
+    """The same answer whether the UPN is on the caller's roll or another school's,
+    so a school cannot learn of a pupil elsewhere (issue 11)."""
+    return Conflict("This UPN cannot be used for a new record", errors={"upn": [
+        "Cannot be used: check your roll; a pupil joining from another school of the "
+        "trust is moved by the trust"]})
+
+
 def create_pupil(uow, org_id, data, *, actor, today):
     session = uow.session
     if upn_taken(session, data["upn"]):
-        raise Conflict("A pupil with this UPN is already in the trust",
-                       errors={"upn": ["Already in the trust"]})
+        raise upn_unavailable()
     now = utcnow()
     pupil = Pupil(id=new_id(), org_id=org_id, upn=data["upn"],
                   legal_surname=data["legal_surname"], forename=data["forename"],
@@ -152,8 +159,7 @@ def update_pupil(uow, pupil, data, *, actor):
             raise Unprocessable("Replace a temporary UPN with the permanent one",
                                 errors={"upn": ["The new UPN is temporary"]})
         if upn_taken(session, data["upn"], exclude_id=pupil.id):
-            raise Conflict("A pupil with this UPN is already in the trust",
-                           errors={"upn": ["Already in the trust"]})
+            raise upn_unavailable()
         session.add(UpnChange(pupil_id=pupil.id, old_upn=pupil.upn, new_upn=data["upn"],
                               changed_at=utcnow(), changed_by=actor))
         pupil.upn = data["upn"]

@@ -455,3 +455,18 @@ def test_no_personal_data_in_logs(env, caplog):
     text = caplog.text
     assert "pupils" in text  # the service did log (requests, outbox, timers)
     assert "Zqxwervinsky" not in text and "Ottoline" not in text and upn(1) not in text
+
+
+def test_a_taken_upn_does_not_tell_a_school_the_pupil_is_elsewhere(env):
+    """Issue 11: 409 "already in the trust" told a school of a pupil at another school.
+    Its own duplicate and another school's answer alike."""
+    env.create(n=7)  # at school A
+    own = env.http.post(env.base + URL, json=pupil_body(n=7), headers=env.senco_a)
+    elsewhere = env.http.post(env.base + URL, json=pupil_body(n=7),
+                              headers=env.h(env.school_b, "senco"))
+    assert own.status_code == elsewhere.status_code == 409
+    strip = lambda body: {k: v for k, v in body.items() if k != "instance"}  # noqa: E731
+    assert strip(own.json()) == strip(elsewhere.json())
+    assert "trust" not in elsewhere.json()["title"].lower()
+    assert "already in the trust" not in elsewhere.text.lower()
+    assert env.count("pupils") == 1
