@@ -292,6 +292,30 @@ def test_a_self_booker_cannot_take_over_another_persons_email(cpd, api):
     assert impostor.status_code == 409 and "attendee.email" in impostor.json()["errors"]
 
 
+def test_a_colleagues_email_does_not_bind_their_record_to_someone_else(cpd, api):
+    """Issue 11: a teacher self-booking with a colleague's email (before the colleague
+    first signed in) took over the colleague's CPD identity."""
+    _, (s1, s2) = cpd.course(sessions=2)
+    attacker = cpd.h(SCHOOL_A, "teacher", sub="mallory@school-a.example")
+    taken = cpd.post(f"/sessions/{s1}/bookings", attacker,
+                     {"attendee": {"name": "Staff 1", "email": "staff1@school-a.example"}})
+    assert taken.status_code == 409 and "attendee.email" in taken.json()["errors"]
+    assert sql(api[1], "SELECT count(*) FROM people WHERE sub = 'mallory@school-a.example'"
+               )[0][0] == 0
+    # The school's CPD lead books for the colleague: a record, bound to nobody.
+    lead = cpd.h(SCHOOL_A, "cpd_admin", sub="lead-a")
+    assert cpd.post(f"/sessions/{s1}/bookings", lead, {"attendee": {
+        "name": "Staff 1", "email": "staff1@school-a.example"}}).status_code == 201
+    assert sql(api[1], "SELECT sub FROM people WHERE email = 'staff1@school-a.example'"
+               ) == [(None,)]
+    # The colleague themselves (sub = the address, any case) binds it, and sees it.
+    me = cpd.h(SCHOOL_A, "teacher", sub="Staff1@School-A.example")
+    assert cpd.post(f"/sessions/{s2}/bookings", me, {"attendee": {
+        "name": "Staff 1", "email": "staff1@school-a.example"}}).status_code == 201
+    assert len(cpd.get("/me/bookings", me).json()) == 2
+    assert cpd.get("/me/bookings", attacker).json() == []
+
+
 def test_per_organisation_limit_of_places(cpd, api):
     _, (session_id,) = cpd.course(capacity=10, places_per_org=2)
     assert [cpd.book_self(session_id, n).status_code for n in range(3)] == [201, 201, 409]
