@@ -66,3 +66,12 @@ def test_parents_see_their_pupils_only_and_the_portal_nothing():
     assert not access.trust_wide(parent) and not access.sees_org(parent, "s1")
     portal = p("t", "trust", "portal", sub="portal")
     assert not access.trust_wide(portal) and not access.sees_org(portal, "t")
+
+
+def test_every_demo_person_holds_roles_their_organisation_may_hold():
+    from services.cli import demo_people
+    for person in demo_people.PEOPLE:
+        kind = demo_people.org(person["org"])["kind"]
+        assert access.refused_roles(person["roles"], kind) == [], person["email"]
+    for parent in demo_people.PARENTS:
+        assert access.refused_roles(["parent"], demo_people.org(parent["org"])["kind"]) == []
