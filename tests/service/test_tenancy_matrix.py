@@ -12,7 +12,9 @@ organisation than the caller's. Asserted for every request:
   kind of organisation: at s1 and p1, not again at s2 and p2);
 - a caller outside the trust acting on another organisation's record: refused
   (403, 404 or 422), never a 2xx;
-- outside the trust, no other organisation's record ids or names appear in the body.
+- outside the trust, no other organisation's record ids or names appear in the body,
+  whether it asked for another's record, its own (every GET with a path parameter
+  is also tried on the caller's own record) or a list.
 
 The operations are enumerated from the services' `@api` entrypoints (the same ones
 the OpenAPI documents are built from): an operation without a row fails the test.
@@ -95,7 +97,7 @@ def run_matrix(service_cls, base, http, rows, seed, principal_extra=None):
             kwargs = (principal_extra or {}).get((role, tag), {})
             tokens[role, tag] = bearer(make_token(seed.org[tag], role, kind=kind,
                                                   sub=f"{role}@{tag}.example", **kwargs))
-    failures, sent = [], 0
+    failures, sent, own_seen = [], 0, 0
     # Reads first, then writes; the trust's callers (who may change things) last.
     order = sorted(eps, key=lambda ep: (ep.method != "GET", ep.url))
     for ep in order:
@@ -120,7 +122,19 @@ def run_matrix(service_cls, base, http, rows, seed, principal_extra=None):
                 if why:
                     failures.append(f"{role}@{tag} {ep.method} {ep.url}: {resp.status_code} "
                                     f"{why} {resp.text[:200]}")
+                if (ep.method == "GET" and row.params and row.victim and not refused_at_door
+                        and tag != "trust"):
+                    # Its own organisation's record: no 5xx, and nothing of another's in it.
+                    own = {**seed.ids["trust"], **seed.ids[tag]}
+                    resp = _call(http, base, ep, row, own, tokens[role, tag], seed)
+                    sent += 1
+                    own_seen += resp.status_code == 200
+                    why = _judge(ep, Row(row.params, victim=False), role, tag, resp, seed)
+                    if why:
+                        failures.append(f"{role}@{tag} own {ep.method} {ep.url}: "
+                                        f"{resp.status_code} {why} {resp.text[:200]}")
     COUNTS[service_cls.name] = (len(eps), len(ROLES), len(TAGS), sent)
+    assert own_seen, "no caller read its own organisation's record: the seed is wrong"
     assert not failures, "\n".join(failures[:40]) + f"\n({len(failures)} in all)"
     return len(eps), sent
 
