@@ -32,10 +32,6 @@ def new_id():
     return str(uuid.uuid4())
 
 
-def is_trust_wide(principal):
-    return access.trust_wide(principal)  # the kit's one rule
-
-
 def scope(principal):
     """WHERE clauses limiting pupils to what the caller may see."""
     return access.org_clause(principal, Pupil.org_id)
@@ -71,7 +67,7 @@ def find_org(session, key):
 def target_org(session, principal, org_id, field="org_id"):
     """The organisation a new pupil (or import) goes to: the caller's own, or for a
     trust_admin the one named. Only trust schools and ARBs keep pupils here."""
-    if is_trust_wide(principal):
+    if access.trust_wide(principal):
         if not org_id:
             raise Unprocessable("Name the organisation", errors={field: ["Required"]})
         org = find_org(session, org_id)
@@ -92,7 +88,7 @@ def target_org(session, principal, org_id, field="org_id"):
 
 def scoped_org_id(session, principal, org_id):
     """Which organisation a report (census) is about: the caller's, or any for trust_admin."""
-    if not is_trust_wide(principal):
+    if not access.trust_wide(principal):
         if org_id and org_id != principal.org:
             raise NotFound("No such organisation")
         return principal.org
@@ -252,7 +248,7 @@ def upn_history(session, pupil_id):
 def list_pupils(session, principal, query):
     where = [*scope(principal), Pupil.anonymised_at.is_(None)]
     if query.get("org_id"):
-        if not is_trust_wide(principal) and query["org_id"] != principal.org:
+        if not access.trust_wide(principal) and query["org_id"] != principal.org:
             return [], 0
         where.append(Pupil.org_id == query["org_id"])
     if "year_group" in query:
@@ -513,7 +509,7 @@ def referrals_of(session, pupil_id):
 
 def audit_page(session, principal, query):
     where = []
-    if not is_trust_wide(principal):  # an auditor of one school sees that school's
+    if not access.trust_wide(principal):  # an auditor of one school sees that school's
         where.append(or_(AuditEntry.pupil_org_id == principal.org,
                          AuditEntry.actor_org_id == principal.org))
     if query.get("pupil_id"):
