@@ -470,3 +470,12 @@ def test_a_taken_upn_does_not_tell_a_school_the_pupil_is_elsewhere(env):
     assert "trust" not in elsewhere.json()["title"].lower()
     assert "already in the trust" not in elsewhere.text.lower()
     assert env.count("pupils") == 1
+
+
+def test_a_schools_auditor_lists_its_own_organisation_only(env):
+    """Issue 11: GET /api/v1/organisations answered every organisation to any auditor."""
+    url = env.base + "/api/v1/organisations"
+    mine = env.http.get(url, headers=env.h(env.partner, "auditor")).json()
+    assert [o["id"] for o in mine["items"]] == [env.partner] and mine["total"] == 1
+    everyone = env.http.get(url, headers=env.h(env.trust, "auditor")).json()
+    assert everyone["total"] == 4
