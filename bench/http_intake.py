@@ -165,7 +165,8 @@ def run(workdir, requests, concurrency, deadline, say=print):
     url = f"sqlite:///{workdir}/referrals.sqlite3"
     migrations.upgrade("referrals", url)
     private_pem, public_pem = auth.generate_key_pair()
-    token = auth.issue_token("bench-referrer", ORG_ID, ["partner_referrer"], key=private_pem)
+    token = auth.issue_token("bench-referrer", ORG_ID, ["partner_referrer"], key=private_pem,
+                            org_kind="partner_school")
     body_file, token_file = f"{workdir}/referral.json", f"{workdir}/token.txt"
     with open(body_file, "w") as f:
         json.dump(referral_body(), f)

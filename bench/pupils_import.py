@@ -93,7 +93,7 @@ def run(args=None, say=print):
         stored = s.execute(select(func.count()).select_from(Pupil)).scalar_one()
         events = s.execute(select(func.count()).select_from(db.outbox)).scalar_one()
 
-    principal = Principal(sub="bench", org=org.id, roles=frozenset({"senco"}))
+    principal = Principal(sub="bench", org=org.id, roles=frozenset({"senco"}), org_kind=org.kind)
     rnd = random.Random(11)
     filters = [
         lambda: {"year_group": rnd.randint(0, 11)},

@@ -50,14 +50,38 @@ def free_port():
         return s.getsockname()[1]
 
 
+# Organisation ids a test has said the kind of (kind_of(org) when not given).
+ORG_KINDS = {}
+
+
+def kind_of(org, roles=()):
+    """The kind of organisation a test token is for, when the test does not say
+    (`kind=`): what the test registered with `ORG_KINDS`, else "partner_school"
+    for a partner_referrer, a trust school for an id naming a school, "trust" for
+    an id naming the trust or roles only the trust holds, otherwise a trust school."""
+    if org in ORG_KINDS:
+        return ORG_KINDS[org]
+    roles, name = set(roles), org.lower()
+    if "partner_referrer" in roles or "partner" in name:
+        return "partner_school"
+    if "school" in name or "arb" in name:
+        return "trust_school"
+    if "trust" in name or roles & {"trust_admin", "outreach", "outreach_lead", "portal"}:
+        return "trust"
+    return "trust_school"
+
+
+def make_token(org, *roles, sub="user@example.org", kind=None, **kwargs):
+    return auth.issue_token(sub, org, list(roles), org_kind=kind or kind_of(org, roles),
+                            **kwargs)
+
+
 @pytest.fixture
 def token():
-    """token(org, *roles, sub=...) -> a signed bearer token."""
-
-    def make(org, *roles, sub="user@example.org", **kwargs):
-        return auth.issue_token(sub, org, list(roles), **kwargs)
-
-    return make
+    """token(org, *roles, sub=..., kind=..., pupils=...) -> a signed bearer token.
+    `kind` is the organisation's kind (see kind_of for the default)."""
+    yield make_token
+    ORG_KINDS.clear()
 
 
 def bearer(tok):

@@ -33,8 +33,9 @@ def referral_submitted(referral_id="r-1", reference="REF-AAAA-0001", school="sch
     }, org_id=school, actor="user@example.org", **kw)
 
 
-def organisation_onboarded(org_id="school-1", name="Riverside Primary School"):
+def organisation_onboarded(org_id="school-1", name="Riverside Primary School",
+                           kind="partner_school", email="senco@riverside.example"):
     return make_event("organisation.onboarded", {
         "org_id": org_id, "name": name, "urn": "100001", "laestab": "2021001",
-        "kind": "partner_school", "contact_email": "senco@riverside.example",
+        "kind": kind, "contact_email": email,
     }, org_id=org_id, actor="senctl")

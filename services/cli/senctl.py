@@ -7,6 +7,7 @@
     senctl pupils import FILE --org URN [--rejected OUT.csv] [--json]
     senctl staff add --email E --name N --org ORG --roles r1,r2 | list [--org ORG]
     senctl token --sub USER --org ORG --roles r1,r2 [--hours H]
+    senctl token revoke (--jti JTI | --sub USER)
     senctl deadletters list [SERVICE ...] | replay SERVICE [--event-id ID]
     senctl outbox backlog
     senctl contracts asyncapi
@@ -225,23 +226,43 @@ def cmd_pupils_import(args):
 
 
 def cmd_token(args):
-    from services.common.auth import ROLES, issue_token
+    from services.common import auth
+    from services.common.access import refused_roles
+    if args.action == "revoke":
+        if bool(args.jti) == bool(args.sub):
+            explain("revoke tokens", "name one of --jti (one token) or --sub (every token "
+                                     "of a person issued so far)")
+            return 2
+        item = auth.revoke(jti=args.jti, sub=args.sub)
+        print(f"revoked {json.dumps(item)} in {auth.revocation_file()}", file=sys.stderr)
+        return 0
+    if not (args.sub and args.org and args.roles):
+        explain("issue a token", "give --sub, --org and --roles")
+        return 2
     org = _find_org(_pupils_db(), args.org)
     if org is None:
         explain("issue a token", f"there is no organisation with the id, URN, LAESTAB "
                                  f"or name {args.org}")
         return 2
     roles = [r.strip() for r in args.roles.split(",") if r.strip()]
-    unknown = sorted(set(roles) - ROLES)
+    unknown = sorted(set(roles) - auth.ROLES)
     if unknown or not roles:
         explain("issue a token", errors={"roles": [
             f"{', '.join(unknown) or 'none given'} is not a role; the roles are "
-            f"{', '.join(sorted(ROLES))}"]})
+            f"{', '.join(sorted(auth.ROLES))}"]})
         return 2
-    if args.hours <= 0:
-        explain("issue a token", errors={"hours": ["must be more than 0"]})
+    refused = refused_roles(roles, org.kind)
+    if refused:
+        explain("issue a token", errors={"roles": [
+            f"a {org.kind.replace('_', ' ')} may not hold {', '.join(refused)}"]})
         return 2
-    print(issue_token(args.sub, org.id, roles, ttl=timedelta(hours=args.hours)))
+    if args.hours <= 0 or args.hours * 3600 > auth.max_ttl_seconds():
+        explain("issue a token", errors={"hours": [
+            f"must be more than 0 and at most {auth.max_ttl_seconds() / 3600:g} "
+            f"(JWT_MAX_TTL_SECONDS)"]})
+        return 2
+    print(auth.issue_token(args.sub, org.id, roles, ttl=timedelta(hours=args.hours),
+                           org_kind=org.kind))
     return 0
 
 
@@ -387,18 +408,25 @@ def build_parser():
     pi.add_argument("--json", action="store_true", help="print the full report as JSON")
     pi.set_defaults(fn=cmd_pupils_import)
 
-    t = _command(sub, "token", "issue a bearer token (printed alone on stdout)",
+    t = _command(sub, "token", "issue a bearer token (printed alone on stdout), or revoke "
+                               "tokens for a lost device",
                  "senctl token --sub jo@riverside.example --org 100001 --roles partner_referrer",
                  "senctl token --sub admin@demo-trust.example --org 'Demo Special Schools "
-                 "Trust' --roles trust_admin --hours 1")
-    t.add_argument("--sub", required=True, metavar="USER",
-                   help="who the token is for (an email address)")
-    t.add_argument("--org", required=True, metavar="ORG",
+                 "Trust' --roles trust_admin --hours 1",
+                 "senctl token revoke --sub jo@riverside.example",
+                 "senctl token revoke --jti 6f1c...")
+    t.add_argument("action", nargs="?", choices=("issue", "revoke"), default="issue",
+                   metavar="ACTION", help="issue (the default) or revoke")
+    t.add_argument("--sub", metavar="USER",
+                   help="who the token is for (an email address); revoke: every token of "
+                        "theirs issued so far")
+    t.add_argument("--org", metavar="ORG",
                    help="the organisation they act for: its id, URN, LAESTAB or name")
-    t.add_argument("--roles", required=True, metavar="ROLES",
+    t.add_argument("--roles", metavar="ROLES",
                    help=f"comma-separated, from {', '.join(sorted(ROLES))}")
     t.add_argument("--hours", type=float, default=8, metavar="H",
-                   help="how long the token is valid (default: 8)")
+                   help="how long the token is valid (default: 8; at most JWT_MAX_TTL_SECONDS)")
+    t.add_argument("--jti", metavar="JTI", help="revoke: the one token with this id")
     t.set_defaults(fn=cmd_token)
 
     d = _command(sub, "deadletters", "list or replay events a service could not handle",

@@ -2,9 +2,14 @@
 by every service with the public key alone (DESIGN.md §4).
 
 Claims: `sub` (the user), `org` (the organisation id the user acts for),
-`roles` (list), plus `iss`, `aud`, `iat`, `exp`.
+`org_kind` (that organisation's kind: trust, trust_school, arb, partner_school),
+`roles` (list), `pupils` (a parent's pupil ids), plus `iss`, `aud`, `iat`,
+`exp`, `jti`. A token whose lifetime (`exp - iat`) exceeds JWT_MAX_TTL_SECONDS,
+or that has no `iat`, is refused; so is one on the revocation list
+(JWT_REVOCATION_FILE, written by `senctl token revoke`).
 """
 
+import json
 import os
 import re
 import uuid
@@ -18,13 +23,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import settings
+from .access import ORG_KINDS, ROLES, check_held
 from .problems import Forbidden, Unauthorized
 
-ROLES = frozenset({
-    "trust_admin", "senco", "teacher", "outreach", "outreach_lead",
-    "partner_referrer", "cpd_admin", "auditor", "parent", "portal",
-})
 ALGORITHM = "RS256"
+DEFAULT_MAX_TTL_SECONDS = 8 * 3600
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,8 @@ class Principal:
     sub: str
     org: str
     roles: frozenset
-    pupils: frozenset = frozenset()  # a parent's children (the `pupils` claim)
+    org_kind: str | None = None
+    pupils: frozenset = frozenset()
 
     def has_any(self, roles):
         return bool(self.roles & set(roles))
@@ -89,13 +93,23 @@ def private_key():
     return pem
 
 
-def issue_token(sub, org, roles, ttl=timedelta(hours=8), key=None, pupils=None):
+def max_ttl_seconds():
+    return int(settings.get("JWT_MAX_TTL_SECONDS", str(DEFAULT_MAX_TTL_SECONDS)))
+
+
+def issue_token(sub, org, roles, ttl=timedelta(hours=8), key=None, *, org_kind, pupils=None,
+                now=None):
+    """A signed token. `org_kind` comes from the organisation's own record (the
+    pupils service's organisations): it decides which roles the token may carry
+    and whether they are trust-wide (services/common/access.py)."""
     unknown = set(roles) - ROLES
     if unknown:
         raise ValueError(f"unknown roles: {', '.join(sorted(unknown))}")
-    now = datetime.now(UTC)
+    if org_kind not in ORG_KINDS:
+        raise ValueError(f"unknown organisation kind: {org_kind}")
+    now = now or datetime.now(UTC)
     claims = {
-        "sub": sub, "org": org, "roles": sorted(roles),
+        "sub": sub, "org": org, "org_kind": org_kind, "roles": sorted(roles),
         "iss": settings.get("JWT_ISSUER"), "aud": settings.get("JWT_AUDIENCE"),
         "iat": now, "nbf": now, "exp": now + ttl, "jti": str(uuid.uuid4()),
     }
@@ -104,11 +118,76 @@ def issue_token(sub, org, roles, ttl=timedelta(hours=8), key=None, pupils=None):
     return jwt.encode(claims, key or private_key(), algorithm=ALGORITHM)
 
 
+# -- revocation ----------------------------------------------------------------------
+
+def revocation_file():
+    return Path(settings.get("JWT_REVOCATION_FILE") or default_key_dir() / "revoked.jsonl")
+
+
+_revoked_cache = {}
+
+
+def revocations():
+    """(jtis, {sub: revoked_before_epoch}) from the revocation file: JSON lines
+    {"jti": ...} or {"sub": ..., "before": epoch}. Re-read when the file changes."""
+    path = revocation_file()
+    try:
+        stat = path.stat()
+    except OSError:
+        return frozenset(), {}
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if _revoked_cache.get("key") != key:
+        jtis, subs = set(), {}
+        for line in path.read_text().splitlines():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(item, dict):
+                continue
+            if item.get("jti"):
+                jtis.add(str(item["jti"]))
+            if item.get("sub"):
+                sub = str(item["sub"]).strip().lower()
+                subs[sub] = max(subs.get(sub, 0), float(item.get("before") or 0))
+        _revoked_cache.update(key=key, value=(frozenset(jtis), subs))
+    return _revoked_cache["value"]
+
+
+def revoke(jti=None, sub=None, before=None):
+    """Append to the revocation file: one token (jti), or every token of a person
+    issued up to `before` (default now). Services read it on the next request."""
+    if not jti and not sub:
+        raise ValueError("name a jti or a sub")
+    item = {"jti": jti} if jti else {
+        "sub": sub.strip().lower(),
+        "before": before if before is not None else datetime.now(UTC).timestamp()}
+    path = revocation_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        f.write(json.dumps(item) + "\n")
+    return item
+
+
+def _check_lifetime_and_revocation(claims):
+    iat, exp = claims.get("iat"), claims.get("exp")
+    if not isinstance(iat, (int, float)) or isinstance(iat, bool):
+        raise Unauthorized("The token has no issue time (iat)")
+    if exp - iat > max_ttl_seconds():
+        raise Unauthorized("The token lives longer than the services allow")
+    jtis, subs = revocations()
+    if claims.get("jti") and str(claims["jti"]) in jtis:
+        raise Unauthorized("The token has been revoked")
+    before = subs.get(str(claims["sub"]).strip().lower())
+    if before is not None and iat <= before:
+        raise Unauthorized("The token has been revoked")
+
+
 def _decode(token, key):
     return jwt.decode(
         token, key, algorithms=[ALGORITHM],
         audience=settings.get("JWT_AUDIENCE"), issuer=settings.get("JWT_ISSUER"),
-        options={"require": ["exp", "sub", "iss", "aud"]}, leeway=30,
+        options={"require": ["exp", "iat", "sub", "iss", "aud"]}, leeway=30,
     )
 
 
@@ -129,11 +208,15 @@ def verify_token(token) -> Principal:
     org, roles = claims.get("org"), claims.get("roles")
     if not isinstance(org, str) or not org or not isinstance(roles, list):
         raise Unauthorized("The token lacks the org or roles claim")
+    org_kind = claims.get("org_kind")
+    if org_kind not in ORG_KINDS:
+        raise Unauthorized("The token lacks the org_kind claim")
     pupils = claims.get("pupils") or []
     if not isinstance(pupils, list):
         raise Unauthorized("The token's pupils claim is not a list")
+    _check_lifetime_and_revocation(claims)
     return Principal(sub=str(claims["sub"]), org=org, roles=frozenset(map(str, roles)),
-                     pupils=frozenset(map(str, pupils)))
+                     org_kind=org_kind, pupils=frozenset(map(str, pupils)))
 
 
 def authenticate(request) -> Principal:
@@ -145,5 +228,6 @@ def authenticate(request) -> Principal:
 
 
 def authorise(principal, roles):
+    check_held(principal)  # a role its organisation's kind may not hold: 403
     if roles and not principal.has_any(roles):
         raise Forbidden("Your role does not allow this")

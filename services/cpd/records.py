@@ -16,6 +16,7 @@ import uuid
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from services.common import access
 from services.common.db import utcnow
 from services.common.problems import Conflict, Forbidden, NotFound, Unprocessable
 
@@ -322,6 +323,11 @@ def session_bookings(s, principal, session_id):
 def person_for(s, org_id, attendee, sub=None):
     email = attendee["email"].strip().lower()
     name = attendee["name"].strip()
+    # A person record is bound to a token's sub only by that person: the sub is the
+    # address (case aside). A CPD lead books for staff without binding anyone.
+    if sub is not None and sub.strip().lower() != email:
+        raise Conflict("Book yourself with the email you sign in with", errors={
+            "attendee.email": ["Not the email you sign in with"]})
     if sub is not None:
         mine = s.execute(select(Person).where(Person.org_id == org_id, Person.sub == sub)
                          ).scalar_one_or_none()
@@ -753,8 +759,7 @@ def course_ratings(s, principal, course_id):
 def need_trend_rows(s, principal, since):
     """(referral rows, place rows, hour rows) since the day, as domain.need_trend takes
     them; only for the trust organisation's own staff."""
-    org = s.get(Organisation, principal.org)
-    if org is None or org.kind != "trust":
+    if not access.trust_wide(principal):
         raise Forbidden("The trust-wide report is for the trust's own staff")
     referrals = s.execute(select(ReferralNeed.area_of_need, ReferralNeed.closed_on)
                           .where(ReferralNeed.closed_on >= since)).all()

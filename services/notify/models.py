@@ -65,12 +65,14 @@ class ReferralContact(Base):
 
 class RecipientPreference(Base):
     """What a recipient (by email address or mobile number) chose: opt-outs
-    per category, quiet hours, daily digest. Owned by the organisation that
-    recorded it."""
+    per category, quiet hours, daily digest. It belongs to the recipient, not to
+    an organisation: who may set it is decided per request (the person, their
+    school's staff, the trust's admin); `set_by` and `org_id` record who last did."""
 
     __tablename__ = "preferences"
     address: Mapped[str] = mapped_column(String(254), primary_key=True)
-    org_id: Mapped[str] = mapped_column(String(36), index=True)
+    org_id: Mapped[str] = mapped_column(String(36), index=True)  # organisation of set_by
+    set_by: Mapped[str | None] = mapped_column(String(254))
     opt_outs: Mapped[str] = mapped_column(String(300), default="")  # comma-separated
     quiet_start: Mapped[str | None] = mapped_column(String(5))  # "HH:MM", Europe/London
     quiet_end: Mapped[str | None] = mapped_column(String(5))

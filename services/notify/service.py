@@ -6,15 +6,15 @@ import hmac
 import uuid
 from datetime import time
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, or_, select, update
 from werkzeug.wrappers import Response
 
-from services.common import settings
+from services.common import access, settings
 from services.common.consumer import subscribe
 from services.common.db import DatabaseProvider, utcnow
 from services.common.http import api
 from services.common.outbox import OutboxRelay
-from services.common.problems import Conflict, NotFound, Unauthorized
+from services.common.problems import Conflict, Forbidden, NotFound, Unauthorized
 from services.common.service import PlatformService
 from services.common.timers import timer_from_setting
 from services.contracts import links
@@ -36,7 +36,6 @@ from .schemas import (
     NotificationQuerySchema,
     NotificationSchema,
     NotifyReceiptSchema,
-    PreferenceQuerySchema,
     PreferenceSchema,
     PreviewQuerySchema,
     PreviewSchema,
@@ -44,12 +43,13 @@ from .schemas import (
 )
 
 SERVICE = "notify"
-ALL_SEEING = ("trust_admin", "outreach_lead", "auditor")
-READERS = ALL_SEEING + ("senco", "partner_referrer")
+READERS = ("trust_admin", "outreach_lead", "auditor", "senco", "partner_referrer")
 RESENDERS = ("trust_admin", "outreach_lead", "senco")
 PREVIEWERS = ("trust_admin", "outreach_lead", "outreach", "senco", "cpd_admin")
+# Everyone may set their own preferences (a token whose sub is the address); these
+# roles may also set them for others of their organisation (see _may_manage).
 PREFERENCE_EDITORS = ("trust_admin", "outreach_lead", "senco")
-PARENT = "parent"  # their own address's preferences only
+PREFERENCE_OWNERS = tuple(sorted(access.ROLES - {"portal"}))
 
 
 def _day(value):
@@ -83,27 +83,14 @@ def _trust_name():
     return settings.get("TRUST_NAME", default="SEN Trust")
 
 
-def _is_parent(principal):
-    return PARENT in principal.roles and not principal.has_any(PREFERENCE_EDITORS)
-
-
-def _own_address(principal, address):
-    """A parent sets only their own address's preferences (the token's subject)."""
+def _pref_key(address):
+    """A preference's key: an email in lower case, a mobile without spaces."""
     address = address.strip()
-    if _is_parent(principal):
-        if address.lower() != principal.sub.lower():
-            raise NotFound("No such recipient")
-        return principal.sub.lower()
-    return address
-
-
-def _may_set(principal, pref):
-    """Staff set the preferences their organisation recorded; a parent their own."""
-    return _is_parent(principal) or pref.org_id == principal.org
+    return address.lower() if "@" in address else address.replace(" ", "")
 
 
 def _visible(principal, org_id):
-    return principal.has_any(ALL_SEEING) or org_id == principal.org
+    return access.sees_org(principal, org_id)
 
 
 def _callback_token(request):
@@ -411,13 +398,15 @@ class NotifyService(PlatformService):
 
     def _plan_and_send(self, event, uow, context, people, subject_kind, subject_ref):
         addresses = {r.address for rs in people.values() for r in rs if r.address}
-        prefs = {p.address: domain.Preference(
+        stored = {_pref_key(p.address): domain.Preference(
             opt_outs=frozenset(filter(None, p.opt_outs.split(","))),
             quiet_start=time.fromisoformat(p.quiet_start) if p.quiet_start else None,
             quiet_end=time.fromisoformat(p.quiet_end) if p.quiet_end else None,
             digest=p.digest)
             for p in uow.session.execute(select(RecipientPreference).where(
-                RecipientPreference.address.in_(addresses))).scalars()} if addresses else {}
+                RecipientPreference.address.in_(addresses | {_pref_key(a) for a in addresses})
+            )).scalars()} if addresses else {}
+        prefs = {a: stored[_pref_key(a)] for a in addresses if _pref_key(a) in stored}
         messages = domain.plan_messages(event, context, people=people, preferences=prefs,
                                         now=utcnow(), digest_time=_digest_time())
         ids = delivery.record(uow, event, messages, subject_kind=subject_kind,
@@ -443,8 +432,7 @@ class NotifyService(PlatformService):
         kind, ref = (("referral", query["referral_id"]) if query["referral_id"]
                      else ("pupil", query["pupil_id"]))
         where = [Delivery.subject_kind == kind, Delivery.subject_ref == ref]
-        if not principal.has_any(ALL_SEEING):
-            where.append(Delivery.org_id == principal.org)
+        where += access.org_clause(principal, Delivery.org_id)
         with self.db.session() as s:
             items = s.execute(select(Delivery).where(*where).order_by(
                 Delivery.created_at, Delivery.template_id, Delivery.recipient)
@@ -521,32 +509,54 @@ class NotifyService(PlatformService):
             uow.after_commit(lambda: [delivery.deliver(self.db, i) for i in ids])
         return 202, {"status": "accepted"}
 
-    @api("GET", "/api/v1/notification-preferences", roles=PREFERENCE_EDITORS + (PARENT,),
-         query=PreferenceQuerySchema, response=PreferenceSchema,
-         summary="A recipient's opt-outs, quiet hours and digest (a parent: their own)")
-    def get_preference(self, request, principal, query):
-        address = _own_address(principal, query["address"])
-        with self.db.session() as s:
-            pref = s.get(RecipientPreference, address)
-        if pref is not None and not _may_set(principal, pref):
-            raise NotFound("No such recipient")
-        if pref is None:
-            return {"address": address, "opt_outs": [], "quiet_hours": None, "digest": False}
-        quiet = f"{pref.quiet_start}-{pref.quiet_end}" if pref.quiet_start else None
-        return {"address": address, "opt_outs": [o for o in pref.opt_outs.split(",") if o],
-                "quiet_hours": quiet, "digest": pref.digest}
+    # -- preferences belong to the recipient ---------------------------------------
 
-    @api("PUT", "/api/v1/notification-preferences", roles=PREFERENCE_EDITORS + (PARENT,),
+    @staticmethod
+    def _may_manage(session, principal, address):
+        """Whether the principal may see and set `address`'s preferences: the person
+        themselves; the trust's admin any; a school's editors only its own pupils'
+        guardians and its own staff. The trust's operational inboxes only from
+        inside the trust."""
+        key = _pref_key(address)
+        trust_inboxes = {settings.get("OUTREACH_INBOX").strip().lower()} | {
+            (e or "").strip().lower() for e in session.execute(
+                select(Organisation.contact_email).where(Organisation.kind == access.TRUST)
+            ).scalars()}
+        if key in trust_inboxes and not access.is_trust(principal):
+            return False
+        if principal.sub.strip().lower() == key:
+            return True
+        if not principal.has_any(PREFERENCE_EDITORS):
+            raise Forbidden("You can set only your own preferences")
+        if access.trust_wide(principal, ("trust_admin",)):
+            return True
+        org = principal.org
+        guardian = session.execute(select(Guardian.pupil_id).where(
+            Guardian.org_id == org, or_(func.lower(Guardian.email) == key,
+                                        Guardian.mobile == key)).limit(1)).first()
+        staff = session.execute(select(Organisation.org_id).where(
+            Organisation.org_id == org, func.lower(Organisation.contact_email) == key)).first() \
+            or session.execute(select(ReferralContact.referral_id).where(
+                ReferralContact.school_org_id == org,
+                func.lower(ReferralContact.contact_email) == key).limit(1)).first()
+        return bool(guardian or staff) or (key in trust_inboxes and access.is_trust(principal))
+
+    def _preference_for(self, session, principal, address):
+        if not self._may_manage(session, principal, address):
+            raise NotFound("No such recipient")  # the same whether or not it exists
+        return session.get(RecipientPreference, _pref_key(address))
+
+    @api("PUT", "/api/v1/notification-preferences", roles=PREFERENCE_OWNERS,
          body=PreferenceSchema, response=PreferenceSchema,
-         summary="Set a recipient's opt-outs, quiet hours and digest (a parent: their own)")
+         summary="Set a recipient's opt-outs, quiet hours and digest (your own; staff for "
+                 "their own pupils' guardians and staff; the trust admin any)")
     def put_preference(self, request, principal, body):
-        address = _own_address(principal, body["address"].strip())
+        address = body["address"].strip()
         quiet = domain.parse_quiet_hours(body["quiet_hours"]) if body["quiet_hours"] else None
         with self.db.unit_of_work() as uow:
-            pref = uow.session.get(RecipientPreference, address)
-            if pref is not None and not _may_set(principal, pref):
-                raise NotFound("No such recipient")
-            pref = pref or RecipientPreference(address=address, org_id=principal.org)
+            pref = self._preference_for(uow.session, principal, address)
+            pref = pref or RecipientPreference(address=_pref_key(address))
+            pref.org_id, pref.set_by = principal.org, principal.sub
             pref.opt_outs = ",".join(sorted(set(body["opt_outs"])))
             pref.quiet_start = quiet[0].strftime("%H:%M") if quiet else None
             pref.quiet_end = quiet[1].strftime("%H:%M") if quiet else None
@@ -554,6 +564,28 @@ class NotifyService(PlatformService):
             pref.updated_at = utcnow()
             uow.session.add(pref)
         return {**body, "address": address}
+
+    @api("GET", "/api/v1/notification-preferences/<string:address>", roles=PREFERENCE_OWNERS,
+         response=PreferenceSchema, summary="A recipient's preferences (defaults if none set)")
+    def get_preference(self, request, principal, address):
+        with self.db.session() as s:
+            pref = self._preference_for(s, principal, address)
+        if pref is None:
+            return {"address": _pref_key(address), "opt_outs": [], "quiet_hours": None,
+                    "digest": False}
+        quiet = f"{pref.quiet_start}-{pref.quiet_end}" if pref.quiet_start else None
+        return {"address": pref.address, "opt_outs": sorted(filter(None,
+                pref.opt_outs.split(","))), "quiet_hours": quiet, "digest": pref.digest}
+
+    @api("DELETE", "/api/v1/notification-preferences/<string:address>",
+         roles=PREFERENCE_OWNERS, status=204,
+         summary="Reset a recipient's preferences to the defaults")
+    def reset_preference(self, request, principal, address):
+        with self.db.unit_of_work() as uow:
+            pref = self._preference_for(uow.session, principal, address)
+            if pref is not None:
+                uow.session.delete(pref)
+        return Response(status=204)
 
     @api("POST", "/api/v1/notify/receipts", public=True, body=NotifyReceiptSchema,
          guard=_callback_token, status=204,

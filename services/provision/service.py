@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from services.common import settings
+from services.common import access, settings
 from services.common.consumer import Permanent, subscribe
 from services.common.db import DatabaseProvider, utcnow
 from services.common.http import api
@@ -130,32 +130,17 @@ class ProvisionService(PlatformService):
 
     # -- scope ----------------------------------------------------------------------
 
-    def _trust_wide(self, s, principal):
-        if principal.has_any(("trust_admin",)):
-            return True
-        if "auditor" in principal.roles:
-            org = s.get(Organisation, principal.org)
-            return org is not None and org.kind == "trust"
-        return False
+    # What a principal sees is the kit's one rule (services/common/access.py);
+    # writing another organisation's records needs trust_admin (at the trust).
 
-    def _scope(self, s, principal, requested=None):
-        """The organisation a read is limited to (None: trust-wide)."""
-        if self._trust_wide(s, principal):
-            return requested
-        if requested is not None and requested != principal.org:
-            raise NotFound("No such organisation")
-        return principal.org
-
-    def _visible(self, s, principal, org_id):
-        return org_id == principal.org or self._trust_wide(s, principal)
-
-    def _writable(self, principal, org_id):
-        return org_id == principal.org or principal.has_any(("trust_admin",))
+    @staticmethod
+    def _writable(principal, org_id):
+        return access.sees_org(principal, org_id, roles=("trust_admin",))
 
     def _pupil(self, s, principal, pupil_id, field=None, write=False):
         pupil = s.get(Pupil, pupil_id)
         ok = pupil is not None and (self._writable(principal, pupil.org_id) if write
-                                    else self._visible(s, principal, pupil.org_id))
+                                    else access.sees_org(principal, pupil.org_id))
         if not ok:
             if field:
                 raise _field_error(field, "No such pupil")
@@ -187,7 +172,7 @@ class ProvisionService(PlatformService):
     def list_catalogue(self, request, principal, query):
         with self.db.session() as s:
             q = select(CatalogueEntry)
-            if not self._trust_wide(s, principal):
+            if not access.trust_wide(principal):
                 q = q.where((CatalogueEntry.org_id == principal.org)
                             | CatalogueEntry.org_id.is_(None))
             for key in ("tier", "area_of_need"):
@@ -205,7 +190,7 @@ class ProvisionService(PlatformService):
             if write and not principal.has_any(("trust_admin",)):
                 raise NotFound("No such catalogue entry")  # shared entries: trust_admin edits
         elif not (self._writable(principal, entry.org_id) if write
-                  else self._visible(s, principal, entry.org_id)):
+                  else access.sees_org(principal, entry.org_id)):
             raise NotFound("No such catalogue entry")
         return entry
 
@@ -252,7 +237,7 @@ class ProvisionService(PlatformService):
          response=SettingsSchema, summary="The SEN budget and staff role rates")
     def get_settings(self, request, principal, org_id):
         with self.db.session() as s:
-            if not self._visible(s, principal, org_id):
+            if not access.sees_org(principal, org_id):
                 raise NotFound("No such organisation")
             return self._settings(s, org_id)
 
@@ -361,7 +346,7 @@ class ProvisionService(PlatformService):
     def _assignment(self, s, principal, assignment_id, write=False):
         a = s.get(Assignment, assignment_id)
         if a is None or not (self._writable(principal, a.org_id) if write
-                             else self._visible(s, principal, a.org_id)):
+                             else access.sees_org(principal, a.org_id)):
             raise NotFound("No such assignment")
         return a
 
@@ -392,7 +377,7 @@ class ProvisionService(PlatformService):
          response=AssignmentSchema, summary="The provision map: assignments")
     def list_assignments(self, request, principal, query):
         with self.db.session() as s:
-            org_id = self._scope(s, principal, query.get("org_id"))
+            org_id = access.scoped_org(principal, query.get("org_id"))
             q = select(Assignment)
             if org_id is not None:
                 q = q.where(Assignment.org_id == org_id)
@@ -493,7 +478,7 @@ class ProvisionService(PlatformService):
     def _target(self, s, principal, target_id, write=False):
         t = s.get(Target, target_id)
         if t is None or not (self._writable(principal, t.org_id) if write
-                             else self._visible(s, principal, t.org_id)):
+                             else access.sees_org(principal, t.org_id)):
             raise NotFound("No such target")
         return t
 
@@ -630,7 +615,7 @@ class ProvisionService(PlatformService):
     def get_cycle(self, request, principal, cycle_id):
         with self.db.session() as s:
             cycle = s.get(Cycle, cycle_id)
-            if cycle is None or not self._visible(s, principal, cycle.org_id):
+            if cycle is None or not access.sees_org(principal, cycle.org_id):
                 raise NotFound("No such cycle")
             return self._cycle_view(cycle)
 
@@ -639,7 +624,7 @@ class ProvisionService(PlatformService):
     def reviews_due(self, request, principal, query):
         today = utcnow().date()
         with self.db.session() as s:
-            org_id = self._scope(s, principal, query.get("org_id"))
+            org_id = access.scoped_org(principal, query.get("org_id"))
             q = select(Cycle).where(Cycle.status == domain.OPEN,
                                     Cycle.review_date <= today + timedelta(
                                         days=query["within_days"]))
@@ -710,7 +695,7 @@ class ProvisionService(PlatformService):
     def costs(self, request, principal, query):
         as_of = query.get("as_of") or utcnow().date()
         with self.db.session() as s:
-            org_id = self._scope(s, principal, query.get("org_id"))
+            org_id = access.scoped_org(principal, query.get("org_id"))
             report, entries, _ = records.load_report_data(s, as_of, org_id=org_id,
                                                              include_planned=True)
             names = records.org_names(s)
@@ -768,7 +753,7 @@ class ProvisionService(PlatformService):
     def impact(self, request, principal, query):
         as_of = query.get("as_of") or utcnow().date()
         with self.db.session() as s:
-            org_id = self._scope(s, principal, query.get("org_id"))
+            org_id = access.scoped_org(principal, query.get("org_id"))
             rows = impact_rows(s, as_of, group_by=query["group_by"], org_id=org_id,
                                catalogue_id=query.get("catalogue_id"))
         if query["format"] == "xlsx":
@@ -833,7 +818,7 @@ class ProvisionService(PlatformService):
          summary="Provision outreach recommended when closing this school's referrals")
     def list_recommendations(self, request, principal, query):
         with self.db.session() as s:
-            org_id = self._scope(s, principal, query.get("org_id"))
+            org_id = access.scoped_org(principal, query.get("org_id"))
             q = select(Recommendation)
             if org_id is not None:
                 q = q.where(Recommendation.org_id == org_id)

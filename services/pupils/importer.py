@@ -176,7 +176,7 @@ def _commit_batch(db, org_id, batch, report, *, actor, today):
                                                           data["secondary_need"])})
                 continue
             if pupil.org_id != org_id:
-                report.reject(row_no, [("upn", "Already in the trust at another organisation")],
+                report.reject(row_no, [("upn", records.upn_unavailable().errors["upn"][0])],
                               cells=cells)
                 continue
             person = {k: data[k] for k in PERSON_FIELDS

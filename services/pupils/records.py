@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy import delete, func, insert, or_, select
 
+from services.common import access
 from services.common.db import utcnow
 from services.common.problems import Conflict, Forbidden, NotFound, Unprocessable
 
@@ -26,20 +27,14 @@ from .models import (
     UpnChange,
 )
 
-TRUST_WIDE = "trust_admin"
-
 
 def new_id():
     return str(uuid.uuid4())
 
 
-def is_trust_wide(principal):
-    return TRUST_WIDE in principal.roles
-
-
 def scope(principal):
     """WHERE clauses limiting pupils to what the caller may see."""
-    return [] if is_trust_wide(principal) else [Pupil.org_id == principal.org]
+    return access.org_clause(principal, Pupil.org_id)
 
 
 def get_pupil(session, principal, pupil_id, *, lock=False):
@@ -72,7 +67,7 @@ def find_org(session, key):
 def target_org(session, principal, org_id, field="org_id"):
     """The organisation a new pupil (or import) goes to: the caller's own, or for a
     trust_admin the one named. Only trust schools and ARBs keep pupils here."""
-    if is_trust_wide(principal):
+    if access.trust_wide(principal):
         if not org_id:
             raise Unprocessable("Name the organisation", errors={field: ["Required"]})
         org = find_org(session, org_id)
@@ -93,7 +88,7 @@ def target_org(session, principal, org_id, field="org_id"):
 
 def scoped_org_id(session, principal, org_id):
     """Which organisation a report (census) is about: the caller's, or any for trust_admin."""
-    if not is_trust_wide(principal):
+    if not access.trust_wide(principal):
         if org_id and org_id != principal.org:
             raise NotFound("No such organisation")
         return principal.org
@@ -118,11 +113,18 @@ def upn_taken(session, upn, exclude_id=None):
     return session.execute(stmt).first() is not None
 
 
+def upn_unavailable():
+    """The same answer whether the UPN is on the caller's roll or another school's,
+    so a school cannot learn of a pupil elsewhere (issue 11)."""
+    return Conflict("This UPN cannot be used for a new record", errors={"upn": [
+        "Cannot be used: check your roll; a pupil joining from another school of the "
+        "trust is moved by the trust"]})
+
+
 def create_pupil(uow, org_id, data, *, actor, today):
     session = uow.session
     if upn_taken(session, data["upn"]):
-        raise Conflict("A pupil with this UPN is already in the trust",
-                       errors={"upn": ["Already in the trust"]})
+        raise upn_unavailable()
     now = utcnow()
     pupil = Pupil(id=new_id(), org_id=org_id, upn=data["upn"],
                   legal_surname=data["legal_surname"], forename=data["forename"],
@@ -155,8 +157,7 @@ def update_pupil(uow, pupil, data, *, actor):
             raise Unprocessable("Replace a temporary UPN with the permanent one",
                                 errors={"upn": ["The new UPN is temporary"]})
         if upn_taken(session, data["upn"], exclude_id=pupil.id):
-            raise Conflict("A pupil with this UPN is already in the trust",
-                           errors={"upn": ["Already in the trust"]})
+            raise upn_unavailable()
         session.add(UpnChange(pupil_id=pupil.id, old_upn=pupil.upn, new_upn=data["upn"],
                               changed_at=utcnow(), changed_by=actor))
         pupil.upn = data["upn"]
@@ -250,7 +251,7 @@ def upn_history(session, pupil_id):
 def list_pupils(session, principal, query):
     where = [*scope(principal), Pupil.anonymised_at.is_(None)]
     if query.get("org_id"):
-        if not is_trust_wide(principal) and query["org_id"] != principal.org:
+        if not access.trust_wide(principal) and query["org_id"] != principal.org:
             return [], 0
         where.append(Pupil.org_id == query["org_id"])
     if "year_group" in query:
@@ -554,8 +555,7 @@ def referrals_of(session, pupil_id):
 
 def audit_page(session, principal, query):
     where = []
-    org = session.get(Organisation, principal.org)
-    if org is None or org.kind != "trust":  # an auditor of one school sees that school's
+    if not access.trust_wide(principal):  # an auditor of one school sees that school's
         where.append(or_(AuditEntry.pupil_org_id == principal.org,
                          AuditEntry.actor_org_id == principal.org))
     if query.get("pupil_id"):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from services.common import settings
+from services.common import access, settings
 from services.common.consumer import subscribe
 from services.common.db import DatabaseProvider
 from services.common.http import api, json_response, read_body
@@ -126,7 +126,9 @@ class PupilsService(PlatformService):
          response=OrganisationPageSchema, summary="List the trust's organisations")
     def list_organisations(self, request, principal):
         with self.db.session() as s:
-            items = s.execute(select(Organisation).order_by(Organisation.name)).scalars().all()
+            items = s.execute(select(Organisation).where(
+                *access.org_clause(principal, Organisation.id))  # a school's auditor: its own
+                .order_by(Organisation.name)).scalars().all()
         return {"items": items, "total": len(items)}
 
     # -- pupils and the SEN register --------------------------------------------------

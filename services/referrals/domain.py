@@ -35,7 +35,6 @@ HOLDS_PLACE = (ACCEPTED, ALLOCATED, IN_PROGRESS, REPORT_ISSUED)
 SCHOOL = ("partner_referrer",)
 TRIAGE = ("outreach_lead", "trust_admin")
 PRACTICE = ("outreach", "outreach_lead", "trust_admin")
-ALL_SEEING = ("trust_admin", "outreach_lead", "auditor")
 
 # action -> (states it may start from, target state, event type, roles that may do it)
 TRANSITIONS = {
@@ -109,15 +108,16 @@ class Scope:
     value: str | None = None
 
 
-def scope_of(roles, org, sub):
+def scope_of(roles, org, sub, trust_wide):
+    """`trust_wide` is the kit's one rule (services/common/access.py): only a role at
+    the trust reads beyond its own organisation. Within the trust, a practitioner
+    (outreach alone) reads the referrals allocated to them; everyone else all."""
     roles = set(roles)
-    if roles & set(ALL_SEEING):
+    if not trust_wide:
+        return Scope("school", org)  # a partner school: the referrals it made
+    if roles - {"outreach"}:
         return Scope("all")
-    if "outreach" in roles:
-        return Scope("practitioner", sub)
-    if "partner_referrer" in roles:
-        return Scope("school", org)
-    return Scope("none")
+    return Scope("practitioner", sub)
 
 
 def visible(scope, referral):

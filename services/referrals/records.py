@@ -8,7 +8,7 @@ from datetime import timedelta
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from services.common import settings
+from services.common import access, settings
 from services.common.db import utcnow
 from services.common.problems import Conflict, Forbidden, NotFound, from_validation_error
 
@@ -29,7 +29,8 @@ from .schemas import ReferralCreateSchema
 
 
 def scope(principal):
-    return domain.scope_of(principal.roles, principal.org, principal.sub)
+    return domain.scope_of(principal.roles, principal.org, principal.sub,
+                           access.trust_wide(principal))
 
 
 def scope_filter(scope):
@@ -401,8 +402,7 @@ def create_agreement(uow, body, actor, now):
 def load_agreement(session, principal, agreement_id, for_update=False):
     """The agreement if the caller may see it (a school only its own), else 404."""
     stmt = select(Agreement).where(Agreement.id == agreement_id)
-    if not principal.has_any(domain.ALL_SEEING):
-        stmt = stmt.where(Agreement.school_org_id == principal.org)
+    stmt = stmt.where(*access.org_clause(principal, Agreement.school_org_id))
     if for_update:
         stmt = stmt.with_for_update()
     agreement = session.execute(stmt).scalar_one_or_none()
@@ -414,8 +414,7 @@ def load_agreement(session, principal, agreement_id, for_update=False):
 def list_agreements(session, principal):
     stmt = select(Agreement).order_by(Agreement.academic_year, Agreement.school_org_id,
                                       Agreement.term)
-    if not principal.has_any(domain.ALL_SEEING):
-        stmt = stmt.where(Agreement.school_org_id == principal.org)
+    stmt = stmt.where(*access.org_clause(principal, Agreement.school_org_id))
     return [agreement_usage(session, a) for a in session.execute(stmt).scalars().all()]
 
 

@@ -192,7 +192,9 @@ class ReferralsService(PlatformService):
         today = domain.london_date(utcnow())
         ack_days, triage_days = clock_settings()
         with self.db.session() as s:
-            candidates = records.awaiting_triage(s, ordered=True)
+            scope = records.scope(principal)
+            candidates = [r for r in records.awaiting_triage(s, ordered=True)
+                          if domain.visible(scope, r)]
         return {"items": domain.overdue_items(candidates, today, ack_days, triage_days)}
 
     @api("GET", PATH, roles=READERS, response=ReferralSchema, summary="Get one referral")
@@ -396,7 +398,7 @@ class ReferralsService(PlatformService):
         if post and not web.same(request.form.get("csrf"), ws.csrf_token):
             return None, self._page(request, "message.html", status=400,
                                     title="Your form expired", lines=["Go back and try again."])
-        return ws, Principal(sub=ws.email, org=ws.school_org_id,
+        return ws, Principal(sub=ws.email, org=ws.school_org_id, org_kind="partner_school",
                              roles=frozenset({"partner_referrer"}))
 
     @page("GET", "/forms/referrals/assets/<path:path>")

@@ -18,7 +18,7 @@ def test_course_to_verified_certificate(platform_factory, http):
                              "--laestab", "2021001")
     admin = bearer(platform.senctl("token", "--sub", "hub-admin", "--org", trust,
                                    "--roles", "cpd_admin"))
-    teacher = bearer(platform.senctl("token", "--sub", "t-1", "--org", school,
+    teacher = bearer(platform.senctl("token", "--sub", "sam@riverside.example", "--org", school,
                                      "--roles", "teacher"))
     api = platform.url("cpd") + "/api/v1/cpd"
 

@@ -41,17 +41,18 @@ out = []
 if mode == "book":
     for i in range(int(sys.argv[6])):
         n = f"{worker}-{i}"
-        who = Principal(sub=f"p-{n}", org=f"school-{worker}", roles=frozenset({"teacher"}))
+        who = Principal(sub=f"p{n}@school.example", org=f"school-{worker}",
+                        roles=frozenset({"teacher"}), org_kind="trust_school")
         booking = svc.create_booking(None, who, {"attendee": {
             "name": f"Person {n}", "email": f"p{n}@school.example"}}, session_id=target)
         out.append(booking.status)
 else:
-    admin = Principal(sub="hub-admin", org="trust", roles=frozenset({"cpd_admin"}))
+    admin = Principal(sub="hub-admin", org="trust", roles=frozenset({"cpd_admin"}), org_kind="trust")
     out.append(svc.cancel_booking(None, admin, booking_id=target).status)
 print(json.dumps(out))
 """
 
-ADMIN = Principal(sub="hub-admin", org="trust", roles=frozenset({"cpd_admin"}))
+ADMIN = Principal(sub="hub-admin", org="trust", roles=frozenset({"cpd_admin"}), org_kind="trust")
 
 
 def rows(url, query):

@@ -95,7 +95,7 @@ class Cpd:
 
     def book_self(self, session_id, n, org=SCHOOL_A, role="teacher"):
         return self.post(f"/sessions/{session_id}/bookings",
-                         self.h(org, role, sub=f"staff-{org}-{n}"),
+                         self.h(org, role, sub=f"staff{n}@{org}.example"),
                          {"attendee": {"name": f"Staff {n}", "email": f"staff{n}@{org}.example"}})
 
 
@@ -238,16 +238,16 @@ def test_full_session_waitlists_and_a_cancellation_promotes_the_first(cpd, api):
     assert results[0].json()["calendar_path"].endswith(".ics")
 
     first = results[0].json()["id"]
-    me = cpd.h(SCHOOL_A, "teacher", sub="staff-school-a-0")
+    me = cpd.h(SCHOOL_A, "teacher", sub="staff0@school-a.example")
     cancelled = cpd.post(f"/bookings/{first}/cancel", me)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert cpd.post(f"/bookings/{first}/cancel", me).status_code == 409
 
     promoted = cpd.get(f"/bookings/{results[2].json()['id']}",
-                       cpd.h(SCHOOL_A, "teacher", sub="staff-school-a-2")).json()
+                       cpd.h(SCHOOL_A, "teacher", sub="staff2@school-a.example")).json()
     assert promoted["status"] == "confirmed"
     still = cpd.get(f"/bookings/{results[3].json()['id']}",
-                    cpd.h(SCHOOL_A, "teacher", sub="staff-school-a-3")).json()
+                    cpd.h(SCHOOL_A, "teacher", sub="staff3@school-a.example")).json()
     assert still["status"] == "waitlisted" and still["waitlist_position"] == 1
 
     db = api[1]
@@ -282,11 +282,11 @@ def test_staff_see_their_own_bookings(cpd, api):
     cpd.book_self(s1, 1)
     cpd.book_self(s2, 1)
     cpd.book_self(s1, 2)
-    mine = cpd.get("/me/bookings", cpd.h(SCHOOL_A, "teacher", sub="staff-school-a-1")).json()
+    mine = cpd.get("/me/bookings", cpd.h(SCHOOL_A, "teacher", sub="staff1@school-a.example")).json()
     assert sorted(b["session_id"] for b in mine) == sorted([s1, s2])
     assert {b["attendee"]["email"] for b in mine} == {"staff1@school-a.example"}
     assert cpd.get("/me/bookings", cpd.h(SCHOOL_B, "teacher",
-                                         sub="staff-school-a-1")).json() == []
+                                         sub="staff1@school-a.example")).json() == []
 
 
 def test_the_same_person_cannot_book_a_session_twice(cpd, api):
@@ -304,6 +304,30 @@ def test_a_self_booker_cannot_take_over_another_persons_email(cpd, api):
                         cpd.h(SCHOOL_A, "teacher", sub="someone-else"),
                         {"attendee": {"name": "Staff 1", "email": "staff1@school-a.example"}})
     assert impostor.status_code == 409 and "attendee.email" in impostor.json()["errors"]
+
+
+def test_a_colleagues_email_does_not_bind_their_record_to_someone_else(cpd, api):
+    """Issue 11: a teacher self-booking with a colleague's email (before the colleague
+    first signed in) took over the colleague's CPD identity."""
+    _, (s1, s2) = cpd.course(sessions=2)
+    attacker = cpd.h(SCHOOL_A, "teacher", sub="mallory@school-a.example")
+    taken = cpd.post(f"/sessions/{s1}/bookings", attacker,
+                     {"attendee": {"name": "Staff 1", "email": "staff1@school-a.example"}})
+    assert taken.status_code == 409 and "attendee.email" in taken.json()["errors"]
+    assert sql(api[1], "SELECT count(*) FROM people WHERE sub = 'mallory@school-a.example'"
+               )[0][0] == 0
+    # The school's CPD lead books for the colleague: a record, bound to nobody.
+    lead = cpd.h(SCHOOL_A, "cpd_admin", sub="lead-a")
+    assert cpd.post(f"/sessions/{s1}/bookings", lead, {"attendee": {
+        "name": "Staff 1", "email": "staff1@school-a.example"}}).status_code == 201
+    assert sql(api[1], "SELECT sub FROM people WHERE email = 'staff1@school-a.example'"
+               ) == [(None,)]
+    # The colleague themselves (sub = the address, any case) binds it, and sees it.
+    me = cpd.h(SCHOOL_A, "teacher", sub="Staff1@School-A.example")
+    assert cpd.post(f"/sessions/{s2}/bookings", me, {"attendee": {
+        "name": "Staff 1", "email": "staff1@school-a.example"}}).status_code == 201
+    assert len(cpd.get("/me/bookings", me).json()) == 2
+    assert cpd.get("/me/bookings", attacker).json() == []
 
 
 def test_per_organisation_limit_of_places(cpd, api):
@@ -334,7 +358,7 @@ def test_cpd_lead_books_for_staff_and_approves_staff_bookings(cpd, api):
     assert requested["data"]["booking_id"] == booking_id
     # the member of staff may not approve themselves, nor another school's lead
     assert cpd.post(f"/bookings/{booking_id}/approve",
-                    cpd.h(SCHOOL_A, "teacher", sub="staff-school-a-1")).status_code == 403
+                    cpd.h(SCHOOL_A, "teacher", sub="staff1@school-a.example")).status_code == 403
     assert cpd.post(f"/bookings/{booking_id}/approve",
                     cpd.h(SCHOOL_B, "cpd_admin")).status_code == 404
     assert cpd.post(f"/bookings/{booking_id}/approve", cpd.admin).status_code == 403
@@ -360,7 +384,7 @@ def test_bookings_of_other_organisations_are_not_found(cpd, api):
     _, (session_id,) = cpd.course()
     booking_id = cpd.book_self(session_id, 1).json()["id"]
     for headers in (cpd.h(SCHOOL_B, "cpd_admin"), cpd.h(SCHOOL_B, "teacher",
-                                                          sub="staff-school-a-1"),
+                                                          sub="staff1@school-a.example"),
                     cpd.h(SCHOOL_A, "teacher", sub="a-colleague")):
         assert cpd.get(f"/bookings/{booking_id}", headers).status_code == 404
         assert cpd.post(f"/bookings/{booking_id}/cancel", headers).status_code == 404
@@ -459,7 +483,7 @@ def test_many_simultaneous_bookings_never_overbook_and_keep_the_waitlist_order(c
     def cancel(b):
         n = bodies.index(b)
         return cpd.post(f"/bookings/{b['id']}/cancel",
-                        cpd.h(f"school-{n % 4}", "teacher", sub=f"staff-school-{n % 4}-{n}"))
+                        cpd.h(f"school-{n % 4}", "teacher", sub=f"staff{n}@school-{n % 4}.example"))
 
     with ThreadPoolExecutor(max_workers=3) as pool:
         assert [r.status_code for r in pool.map(cancel, confirmed[:3])] == [200] * 3
@@ -517,7 +541,7 @@ def test_another_organisation_reaches_nothing_of_school_a(cpd, api):
     ]
     roles = ("cpd_admin", "teacher", "senco", "trust_admin", "auditor", "partner_referrer")
     for role in roles:
-        headers = cpd.h(SCHOOL_B, role, sub="staff-school-a-1")  # even with the same sub
+        headers = cpd.h(SCHOOL_B, role, sub="staff1@school-a.example")  # even with the same sub
         for method, path, body in calls:
             resp = cpd.http.request(method, cpd.base + API + path, json=body, headers=headers)
             assert resp.status_code in (403, 404), (role, method, path, resp.status_code)

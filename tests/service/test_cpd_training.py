@@ -59,7 +59,7 @@ def onboarded(org_id, kind, name):
 
 
 def me(cpd, n, org=SCHOOL_A):
-    return cpd.h(org, "teacher", sub=f"staff-{org}-{n}")
+    return cpd.h(org, "teacher", sub=f"staff{n}@{org}.example")
 
 
 # -- iCalendar ---------------------------------------------------------------------

@@ -128,8 +128,27 @@ def test_template_preview_with_sample_data(api, http, token):
     assert {t["template_id"] for t in listing} == {t.id for t in domain.TEMPLATES}
 
 
-def test_preferences_are_validated_and_owned_by_one_organisation(api, http, token):
+def _seed_people(db):
+    """A trust, two schools; Pat is the guardian of a pupil at school-1; school-1's
+    contact is office@school-1.example."""
+    from tests.service.test_notify_channels import guardians_changed
+    service = worker_factory(NotifyService, db=db)
+    service.on_organisation_onboarded(organisation_onboarded("trust", "The Trust",
+                                                             kind="trust",
+                                                             email="hello@trust.example"))
+    service.on_organisation_onboarded(organisation_onboarded("school-1", "Oak School",
+                                                             email="office@school-1.example"))
+    service.on_organisation_onboarded(organisation_onboarded("school-2", "Elm School"))
+    service.on_guardians_changed(guardians_changed(pupil="p-1", org="school-1"))
+    service.on_guardians_changed(guardians_changed(
+        pupil="p-2", org="school-2", guardian_id="g-2", name="Kim", email="kim@home.example",
+        mobile="07700900456"))
+    return service
+
+
+def test_preferences_are_validated_and_set_by_the_recipients_school(api, http, token):
     base, _, db = api
+    _seed_people(db)
     url = f"{base}/api/v1/notification-preferences"
     senco = bearer(token("school-1", "senco"))
     resp = http.put(url, json={"address": "pat@home.example", "opt_outs": ["passport"],
@@ -153,6 +172,50 @@ def test_preferences_are_validated_and_owned_by_one_organisation(api, http, toke
                     headers=senco).status_code == 200
     assert http.put(url, json={"address": "pat@home.example"},
                     headers=bearer(token("school-1", "teacher"))).status_code == 403
+
+
+def test_preferences_belong_to_the_recipient_not_the_first_school_to_write(api, http, token):
+    """Issue 11: a SENCO opted out the outreach inbox and another school's parent, and
+    then nobody could undo it."""
+    base, _, db = api
+    _seed_people(db)
+    url = f"{base}/api/v1/notification-preferences"
+    senco_1 = bearer(token("school-1", "senco"))
+    opt_out = {"opt_outs": ["referral", "passport"]}
+    # Not the trust's inbox, not another school's parent, not a stranger.
+    for address in ("outreach@sen-trust.example", "hello@trust.example", "kim@home.example",
+                    "07700900456", "someone@else.example"):
+        resp = http.put(url, json={"address": address, **opt_out}, headers=senco_1)
+        assert resp.status_code == 404, (address, resp.text)
+        assert http.get(f"{url}/{address}", headers=senco_1).status_code == 404
+    with db.session() as s:
+        assert s.execute(select(RecipientPreference)).scalars().all() == []
+    # Its own staff, its own pupils' guardians: yes.
+    for address in ("office@school-1.example", "pat@home.example"):
+        assert http.put(url, json={"address": address, **opt_out},
+                        headers=senco_1).status_code == 200
+    # The parent sets their own (a parent token: sub is the address), and it sticks.
+    parent = bearer(token("school-2", "parent", sub="kim@home.example", pupils=["p-2"]))
+    assert http.put(url, json={"address": "Kim@Home.example", "digest": True},
+                    headers=parent).status_code == 200
+    assert http.get(f"{url}/kim@home.example", headers=parent).json()["digest"] is True
+    assert http.get(f"{url}/pat@home.example", headers=parent).status_code == 403  # own only
+    # Pat's own school's SENCO wrote Pat's; Pat may undo it; so may the trust admin.
+    pat = bearer(token("school-1", "parent", sub="pat@home.example", pupils=["p-1"]))
+    assert http.get(f"{url}/pat@home.example", headers=pat).json()["opt_outs"] == [
+        "passport", "referral"]
+    assert http.delete(f"{url}/pat@home.example", headers=pat).status_code == 204
+    assert http.get(f"{url}/pat@home.example", headers=pat).json()["opt_outs"] == []
+    admin = bearer(token("trust", "trust_admin"))
+    assert http.get(f"{url}/office@school-1.example", headers=admin).json()["opt_outs"] == [
+        "passport", "referral"]
+    assert http.delete(f"{url}/office@school-1.example", headers=admin).status_code == 204
+    # The trust's own inboxes: only from inside the trust.
+    assert http.put(url, json={"address": "outreach@sen-trust.example", "digest": True},
+                    headers=bearer(token("trust", "outreach_lead"))).status_code == 200
+    outsider = bearer(token("school-1", "senco", sub="outreach@sen-trust.example"))
+    assert http.delete(f"{url}/outreach@sen-trust.example",
+                       headers=outsider).status_code == 404
 
 
 def test_metrics_name_channel_template_and_status(api, http, mailbox):

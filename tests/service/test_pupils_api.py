@@ -11,7 +11,7 @@ from services.common.db import open_database
 from services.pupils import onboarding
 from services.pupils.models import Base
 from services.pupils.service import PupilsService
-from tests.conftest import bearer
+from tests.conftest import ORG_KINDS, bearer
 
 URL = "/api/v1/pupils"
 
@@ -43,6 +43,8 @@ class Env:
                                  "laestab": "8011002"}, actor="t").id
         self.partner = org(db, {"name": "Partner", "kind": "partner_school", "urn": "140003",
                                 "laestab": "8011003"}, actor="t").id
+        ORG_KINDS.update({self.trust: "trust", self.school_a: "trust_school",
+                          self.school_b: "arb", self.partner: "partner_school"})
 
     def h(self, org, *roles):
         return bearer(self._token(org, *roles, sub=f"{roles[0]}@{org[:4]}"))
@@ -265,8 +267,11 @@ def test_another_organisation_gets_404_everywhere(env):
     assert env.http.get(f"{env.base}{URL}/{pid}/ehc-plans", headers=env.senco_a).json()[
         "items"][0]["decision_to_assess_on"] is None
     assert env.count("ehc_pauses") == 1
-    admin_export = env.http.get(f"{env.base}{URL}/{pid}/export",
-                                headers=env.h(env.school_b, "trust_admin"))
+    # trust_admin is held at the trust alone (issue 11): a token claiming it for a
+    # school is refused at the door; the trust's own is trust-wide.
+    assert env.http.get(f"{env.base}{URL}/{pid}/export",
+                        headers=env.h(env.school_b, "trust_admin")).status_code == 403
+    admin_export = env.http.get(f"{env.base}{URL}/{pid}/export", headers=env.admin)
     assert admin_export.status_code == 200  # trust-wide
     assert env.count("passport_versions") == 0 and env.count("moves") == 0
 
@@ -450,3 +455,27 @@ def test_no_personal_data_in_logs(env, caplog):
     text = caplog.text
     assert "pupils" in text  # the service did log (requests, outbox, timers)
     assert "Zqxwervinsky" not in text and "Ottoline" not in text and upn(1) not in text
+
+
+def test_a_taken_upn_does_not_tell_a_school_the_pupil_is_elsewhere(env):
+    """Issue 11: 409 "already in the trust" told a school of a pupil at another school.
+    Its own duplicate and another school's answer alike."""
+    env.create(n=7)  # at school A
+    own = env.http.post(env.base + URL, json=pupil_body(n=7), headers=env.senco_a)
+    elsewhere = env.http.post(env.base + URL, json=pupil_body(n=7),
+                              headers=env.h(env.school_b, "senco"))
+    assert own.status_code == elsewhere.status_code == 409
+    strip = lambda body: {k: v for k, v in body.items() if k != "instance"}  # noqa: E731
+    assert strip(own.json()) == strip(elsewhere.json())
+    assert "trust" not in elsewhere.json()["title"].lower()
+    assert "already in the trust" not in elsewhere.text.lower()
+    assert env.count("pupils") == 1
+
+
+def test_a_schools_auditor_lists_its_own_organisation_only(env):
+    """Issue 11: GET /api/v1/organisations answered every organisation to any auditor."""
+    url = env.base + "/api/v1/organisations"
+    mine = env.http.get(url, headers=env.h(env.partner, "auditor")).json()
+    assert [o["id"] for o in mine["items"]] == [env.partner] and mine["total"] == 1
+    everyone = env.http.get(url, headers=env.h(env.trust, "auditor")).json()
+    assert everyone["total"] == 4

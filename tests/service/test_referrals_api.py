@@ -68,17 +68,47 @@ def test_listing_pages(api, http, token):
     assert bad.status_code == 422 and "limit" in bad.json()["errors"]
 
 
-@pytest.mark.parametrize("case", ["missing", "garbage", "expired", "forged", "no-org"])
-def test_bad_tokens_get_401(api, http, case):
+def _unsigned_kind():
+    import jwt
+    tok = auth.issue_token("jo", "school-a", ["partner_referrer"], org_kind="partner_school")
+    claims = jwt.decode(tok, options={"verify_signature": False})
+    del claims["org_kind"]
+    return jwt.encode(claims, auth.private_key(), algorithm="RS256")
+
+
+def _revoked(tmp_path, monkeypatch):
+    """A lost device: `senctl token revoke --sub` refuses the person's tokens so far."""
+    from services.cli import senctl
+    monkeypatch.setenv("JWT_REVOCATION_FILE", str(tmp_path / "revoked.jsonl"))
+    tok = auth.issue_token("lost@school-a", "school-a", ["partner_referrer"],
+                           org_kind="partner_school")
+    assert senctl.main(["token", "revoke", "--sub", "lost@school-a"]) == 0
+    return tok
+
+
+@pytest.mark.parametrize("case", ["missing", "garbage", "expired", "forged", "no-org",
+                                  "hundred-years", "nine-hours", "no-kind", "revoked"])
+def test_bad_tokens_get_401(api, http, case, tmp_path, monkeypatch):
     base, _ = api
     headers = {
         "missing": {},
         "garbage": {"Authorization": "Bearer not-a-jwt"},
         "expired": bearer(auth.issue_token("jo", "school-a", ["partner_referrer"],
-                                           ttl=timedelta(minutes=-5))),
+                                           ttl=timedelta(minutes=-5), org_kind="partner_school")),
         "forged": bearer(auth.issue_token("jo", "school-a", ["partner_referrer"],
-                                          key=auth.generate_key_pair()[0])),
-        "no-org": bearer(auth.issue_token("jo", "", ["partner_referrer"])),
+                                          key=auth.generate_key_pair()[0],
+                                          org_kind="partner_school")),
+        "no-org": bearer(auth.issue_token("jo", "", ["partner_referrer"],
+                                         org_kind="partner_school")),
+        # Issue 11: the services enforce a maximum lifetime (JWT_MAX_TTL_SECONDS, 8 h).
+        "hundred-years": bearer(auth.issue_token("jo", "school-a", ["partner_referrer"],
+                                                 ttl=timedelta(days=36500),
+                                                 org_kind="partner_school")),
+        "nine-hours": bearer(auth.issue_token("jo", "school-a", ["partner_referrer"],
+                                              ttl=timedelta(hours=9),
+                                              org_kind="partner_school")),
+        "no-kind": bearer(_unsigned_kind()),
+        "revoked": bearer(_revoked(tmp_path, monkeypatch)),
     }[case]
     resp = http.post(base + URL, json=referral_body(), headers=headers)
     assert resp.status_code == 401

@@ -66,13 +66,17 @@ def test_who_may_do_what():
 
 def test_scopes():
     r = SimpleNamespace(school_org_id="school-a", practitioner_sub="pat")
-    assert domain.visible(domain.scope_of({"partner_referrer"}, "school-a", "jo"), r)
-    assert not domain.visible(domain.scope_of({"partner_referrer"}, "school-b", "jo"), r)
-    assert domain.visible(domain.scope_of({"outreach"}, "trust", "pat"), r)
-    assert not domain.visible(domain.scope_of({"outreach"}, "trust", "kim"), r)
+    scope = domain.scope_of
+    assert domain.visible(scope({"partner_referrer"}, "school-a", "jo", False), r)
+    assert not domain.visible(scope({"partner_referrer"}, "school-b", "jo", False), r)
+    assert domain.visible(scope({"outreach"}, "trust", "pat", True), r)
+    assert not domain.visible(scope({"outreach"}, "trust", "kim", True), r)
     for role in ("trust_admin", "outreach_lead", "auditor"):
-        assert domain.visible(domain.scope_of({role}, "anything", "x"), r)
-    assert not domain.visible(domain.scope_of({"teacher"}, "school-a", "jo"), r)
+        assert domain.visible(scope({role}, "trust", "x", True), r)
+    # Not at the trust: the same role sees its own organisation's alone (issue 11).
+    for role in ("trust_admin", "outreach_lead", "auditor"):
+        assert not domain.visible(scope({role}, "school-b", "x", False), r)
+    assert not domain.visible(scope({"teacher"}, "school-b", "jo", False), r)
 
 
 def test_partial_edit_touches_only_the_fields_sent():
