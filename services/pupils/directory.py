@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy import func, select
 
+from services.common import access
 from services.common.db import utcnow
 from services.common.problems import Conflict, NotFound, Unprocessable
 
@@ -27,7 +28,7 @@ def _event(member, **extra):
 def _scope(principal):
     """A trust_admin sees the whole directory; anyone else (a school's senco) their
     own organisation's staff."""
-    return [] if TRUST_WIDE in principal.roles else [StaffMember.org_id == principal.org]
+    return access.org_clause(principal, StaffMember.org_id, roles=(TRUST_WIDE,))
 
 
 def list_members(session, principal, query):
@@ -142,6 +143,7 @@ def sign_in_lookup(session, email):
             continue
         seen.add(pupil.id)
         guardian_of.append({"pupil_id": pupil.id, "org_id": org.id, "org_name": org.name,
+                            "org_kind": org.kind,
                             "pupil_name": f"{pupil.forename} {pupil.legal_surname}"})
     return {
         "staff": [{"org_id": org.id, "org_name": org.name, "org_kind": org.kind,

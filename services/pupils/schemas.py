@@ -656,6 +656,7 @@ class SignInGuardianSchema(Schema):
     pupil_id = fields.String()
     org_id = fields.String()
     org_name = fields.String()
+    org_kind = fields.String()
     pupil_name = fields.String()
 
 

@@ -92,7 +92,7 @@ def parent_pupil(session, principal, pupil_id):
     guardians with this address and parental responsibility; 404 otherwise."""
     pupil = session.execute(select(Pupil).where(
         Pupil.id == pupil_id, Pupil.anonymised_at.is_(None))).scalar_one_or_none()
-    if (pupil is None or pupil_id not in principal.pupils
+    if (pupil is None or not access.sees_pupil(principal, pupil.id, pupil.org_id)
             or not directory.is_guardian(session, principal.sub, pupil_id)):
         raise NotFound("No such pupil")
     return pupil
