@@ -155,7 +155,7 @@ def cmd_staff(args):
         return 2
     if args.action == "list":
         from services.common.auth import Principal
-        everyone = Principal("senctl", "-", frozenset({"trust_admin"}))
+        everyone = Principal("senctl", "-", frozenset({"trust_admin"}), org_kind="trust")
         with db.session() as s:
             page = directory.list_members(s, everyone, {
                 "org_id": org.id if org else None, "limit": MAX_OFFSET, "offset": 0})

@@ -270,7 +270,7 @@ class ProvisionService(PlatformService):
     def get_calendar(self, request, principal, org_id, year):
         academic_year = _academic_year(year)
         with self.db.session() as s:
-            if not self._visible(s, principal, org_id):
+            if not access.sees_org(principal, org_id):
                 raise NotFound("No such organisation")
             return self._calendar(s, org_id, academic_year)
 

@@ -303,7 +303,7 @@ class PupilsService(PlatformService):
                  "decision after review, amended plan, draft comments, phase transfer)")
     def overdue_plans(self, request, principal, query):
         with self.db.unit_of_work() as uow:
-            if records.is_trust_wide(principal) and not query.get("org_id"):
+            if access.trust_wide(principal) and not query.get("org_id"):
                 org_ids = None
             else:
                 org_ids = [records.scoped_org_id(uow.session, principal, query.get("org_id"))]

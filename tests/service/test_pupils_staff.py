@@ -127,7 +127,7 @@ def test_sign_in_lookup_names_memberships_and_children_and_nothing_for_strangers
     parent = env.http.post(env.base + LOOKUP, json={"email": "parent.taylor@example.com"},
                            headers=portal(env)).json()
     assert parent == {"staff": [], "guardian_of": [{
-        "pupil_id": pupil["id"], "org_id": env.school_a, "org_name": "Oak School",
+        "pupil_id": pupil["id"], "org_id": env.school_a, "org_name": "Oak School", "org_kind": "trust_school",
         "pupil_name": "Sam1 Taylor"}]}  # not the child without parental responsibility
 
     for stranger in ("nobody@example.com", "gone@oak.example"):
@@ -184,9 +184,9 @@ def test_a_parent_reads_only_their_childs_published_passport_and_plan_dates(env,
     plans = env.http.get(base + "/ehc-plans", headers=mine)
     assert plans.status_code == 200, plans.text
     [seen] = plans.json()["items"]
-    assert seen["issued_on"] == "2025-05-01" and seen["next_review_due"] == "2026-05-01"
+    assert seen["issued_on"] == "2025-05-01" and seen["next_review_due"] == "2026-04-30"  # s.44(1): the day before
     assert "pauses" not in seen and "assessment_refused" not in seen
-    assert seen["deadlines"]["annual_review"]["due"] == "2026-05-01"
+    assert seen["deadlines"]["annual_review"]["due"] == "2026-04-30"
 
     # not another child, not without the claim, not once no longer a guardian
     assert env.http.get(f"{env.base}{URL}/{other['id']}/passport",

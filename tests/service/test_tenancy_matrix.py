@@ -29,7 +29,7 @@ from nameko.testing.services import worker_factory
 from services.common import access
 from services.common.db import open_database
 from services.common.openapi import api_entrypoints
-from services.contracts import make_event
+from services.contracts import links, make_event
 from tests.conftest import ORG_KINDS, bearer, make_token
 from tests.helpers import organisation_onboarded, referral_body, referral_submitted
 
@@ -195,6 +195,7 @@ def tok(seed, tag, role, **kw):
 
 PUPILS = "/api/v1/pupils"
 PID = "/api/v1/pupils/<string:pupil_id>"
+STAFF = "/api/v1/staff"
 
 
 def pupils_rows():
@@ -235,6 +236,16 @@ def pupils_rows():
             "pupil", "x")}),
         ("GET", PUPILS + "/census-readiness"): Row(query=lambda ids: {"org_id": ids["org"]}),
         ("POST", PUPILS + "/imports"): Row(victim=False),
+        ("GET", PUPILS + "/ehc-plans/overdue"): Row(query=lambda ids: {"org_id": ids["org"]}),
+        ("GET", STAFF): Row(query=lambda ids: {"org_id": ids["org"]}),
+        ("POST", STAFF): Row(body=lambda ids: {"email": "new.person@any.example", "name": "New",
+                                               "org_id": ids["org"], "roles": ["teacher"]}),
+        ("GET", STAFF + "/<string:member_id>"): Row({"member_id": "member"}),
+        ("PATCH", STAFF + "/<string:member_id>"): Row({"member_id": "member"},
+                                                       body={"name": "Renamed"}),
+        ("DELETE", STAFF + "/<string:member_id>"): Row({"member_id": "member"}),
+        ("POST", "/api/v1/sign-in/lookup"): Row(victim=False, body=lambda ids: {
+            "email": ids.get("member_email", "nobody@x.example")}),
         ("GET", "/api/v1/pupils/openapi.json"): own,
         ("GET", "/health/live"): own, ("GET", "/health/ready"): own, ("GET", "/metrics"): own,
     }
@@ -275,6 +286,16 @@ def test_pupils_matrix(run_service, database_urls, http, token):
                       json=passport(about_me=f"Secret{tag}x")))
         seed.put(tag, "version", 1, secret=False)
         seed.markers[tag].add(f"Secret{tag}x")
+    admin = tok(seed, "trust", "trust_admin")
+    for tag in TAGS:  # a staff directory member at every organisation
+        kind_role = "trust_admin" if tag == "trust" else "teacher"
+        email = f"staff.{tag}x@{tag}.example"
+        m = _ok(http.post(base + STAFF, headers=admin, json={
+            "email": email, "name": f"Staff{tag}x", "org_id": seed.org[tag],
+            "roles": [kind_role]}))
+        seed.put(tag, "member", m["id"])
+        seed.put(tag, "member_email", email)
+        seed.markers[tag].add(f"Staff{tag}x")
     run_matrix(PupilsService, base, http, pupils_rows(), seed)
 
 
@@ -372,6 +393,9 @@ def notify_rows():
         ("POST", "/api/v1/notify/receipts"): Row(victim=False, body={
             "id": "x", "reference": "x", "status": "delivered"}),
         ("GET", "/api/v1/templates"): own,
+        ("POST", "/api/v1/sign-in-links"): Row(victim=False, body={
+            "email": "someone@any.example", "url": links.url("sign_in_link", token="t0k3n"),
+            "expires_at": (datetime.now(UTC) + timedelta(minutes=15)).isoformat()}),
         ("GET", "/api/v1/templates/<string:template_id>/preview"): Row(
             {"template_id": "template"}, shared=("template",)),
         ("GET", "/health/live"): own, ("GET", "/health/ready"): own, ("GET", "/metrics"): own,
@@ -454,6 +478,10 @@ def provision_rows():
             {"cycle_id": "cycle"}, body={"reviewed_on": today.isoformat(), "note": "n"}),
         ("GET", P + "/openapi.json"): own,
         ("GET", P + "/organisations/<string:org_id>/settings"): Row({"org_id": "org"}),
+        ("GET", P + "/organisations/<string:org_id>/calendar/<string:year>"): Row(
+            {"org_id": "org", "year": "year"}, shared=()),
+        ("PUT", P + "/organisations/<string:org_id>/calendar/<string:year>"): Row(
+            {"org_id": "org", "year": "year"}, body={"terms": [], "inset_days": []}),
         ("PUT", P + "/organisations/<string:org_id>/settings"): Row(
             {"org_id": "org"}, body={"sen_budget": "1000.00", "role_rates": []}),
         ("GET", P + "/pupils/<string:pupil_id>/map"): Row({"pupil_id": "pupil"}),
@@ -484,6 +512,7 @@ def test_provision_matrix(run_service, database_urls, http, token):
         handlers.on_organisation_onboarded(event)
     for tag in TAGS:
         seed.put(tag, "org", seed.org[tag], secret=False)
+    seed.put("trust", "year", "2026-27", secret=False)
     today = date.today()
     for tag in ("s1", "s2"):
         org, pupil = seed.org[tag], f"pupil-{tag}x"
