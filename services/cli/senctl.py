@@ -6,7 +6,7 @@
     senctl org onboard --name N --kind K [--urn U --laestab L --phase P --contact-email E]
     senctl pupils import FILE --org URN
     senctl token --sub USER --org ORG --roles r1,r2 [--hours H]
-    senctl deadletters list [SERVICE ...] | replay SERVICE [--event-id ID]
+    senctl deadletters list [SERVICE ...] | replay SERVICE [--event-id ID] [--transient] [--dry-run]
     senctl outbox backlog
     senctl contracts asyncapi
     senctl demo
@@ -160,9 +160,15 @@ def cmd_deadletters(args):
     if len(args.services) != 1:
         print("replay takes one service", file=sys.stderr)
         return 2
-    for item in replay_dead_letters(args.services[0], event_id=args.event_id):
-        print(json.dumps({"replayed": True, **item}))
-    return 0
+    results = replay_dead_letters(args.services[0], event_id=args.event_id,
+                                  transient_only=args.transient, dry_run=args.dry_run)
+    for item in results:
+        print(json.dumps({"replayed": item["action"] == "replayed", **item}))
+    refused = [i for i in results if i["action"] == "refused"]
+    for item in refused:
+        print(f"not replayed: event {item['event_id']} ({item['kind']}): {item['why']}",
+              file=sys.stderr)
+    return 1 if refused else 0
 
 
 def cmd_outbox(args):
@@ -259,6 +265,9 @@ def build_parser():
     d.add_argument("action", choices=("list", "replay"))
     d.add_argument("services", nargs="*", default=[])
     d.add_argument("--event-id")
+    d.add_argument("--transient", action="store_true",
+                   help="replay only what failed on a fault that may have cleared")
+    d.add_argument("--dry-run", action="store_true", help="show what replay would do")
     d.set_defaults(fn=cmd_deadletters)
 
     ob = sub.add_parser("outbox", help="outbox backlog per service")

@@ -48,8 +48,9 @@ FALLBACKS = Counter("notification_fallbacks_total",
                     "Permanent failures retried on the recipient's other channel",
                     ["from_channel", "to_channel"])
 
+#: Where a replayed delivery dead letter goes: notify's `redeliver` consumes it.
 DLQ_QUEUE = "notify.deliveries"
-DLQ_HANDLER = "notify.deliver"
+DLQ_HANDLER = "notify.redeliver"
 
 
 def _due_clause(now, lease, grace=timedelta(0)):
@@ -145,6 +146,30 @@ def deliver(db, delivery_id):
     SENT.labels(delivery.channel, delivery.template_id, domain.DELIVERED).inc()
     LATENCY.labels(delivery.channel).observe((sent_at - delivery.created_at).total_seconds())
     return domain.DELIVERED
+
+
+def deliver_safely(db, delivery_id):
+    """`deliver` for the sweeper: one delivery's fault never stops the others."""
+    try:
+        return deliver(db, delivery_id)
+    except Exception as exc:  # noqa: BLE001 - logged; its lease brings it back
+        log.warning("delivery %s: sweep failed (%s)", delivery_id, type(exc).__name__)
+        return None
+
+
+def redeliver(db, delivery_id):
+    """A replayed dead letter: send a delivery that failed for good once more,
+    from its first attempt. Returns whether there was one to send."""
+    with db.session() as s:
+        won = s.execute(update(Delivery).where(
+            Delivery.id == delivery_id,
+            Delivery.status.in_((domain.PERMANENT_FAILURE, domain.TECHNICAL_FAILURE))).values(
+            status=domain.TEMPORARY_FAILURE, attempts=0, next_attempt_at=utcnow(),
+            last_error=None)).rowcount
+        s.commit()
+    if won:
+        deliver(db, delivery_id)
+    return bool(won)
 
 
 def _failed(db, delivery, exc):
@@ -248,7 +273,8 @@ def _dead_letter(delivery, status, exc):
         "source_event_type": delivery.source_event_type, "template_id": delivery.template_id,
         "channel": delivery.channel, "status": status,
     }, queue=DLQ_QUEUE, handler=DLQ_HANDLER, reason=f"{status}: {exc}"[:300],
-        event_type=delivery.source_event_type, event_id=delivery.source_event_id)
+        event_type=delivery.source_event_type, event_id=delivery.source_event_id,
+        kind="delivery", transient=status == domain.TECHNICAL_FAILURE)
 
 
 def resend(uow, original, *, actor):

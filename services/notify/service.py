@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from werkzeug.wrappers import Response
 
 from services.common import settings
-from services.common.consumer import subscribe
+from services.common.consumer import subscribe, subscribe_queue
 from services.common.db import DatabaseProvider, utcnow
 from services.common.http import api
 from services.common.outbox import OutboxRelay
@@ -368,9 +368,14 @@ class NotifyService(PlatformService):
         """Send what is due: retries, messages held for quiet hours, digests,
         and anything a crash left unsent."""
         for digest_id in delivery.compose_digests(self.db, trust_name=_trust_name()):
-            delivery.deliver(self.db, digest_id)
+            delivery.deliver_safely(self.db, digest_id)
         for delivery_id in delivery.due(self.db):
-            delivery.deliver(self.db, delivery_id)
+            delivery.deliver_safely(self.db, delivery_id)
+
+    @subscribe_queue(delivery.DLQ_QUEUE)
+    def redeliver(self, body):
+        """A replayed dead letter of a delivery (`senctl deadletters replay notify`)."""
+        delivery.redeliver(self.db, body["notification_id"])
 
     # -- staff API -------------------------------------------------------------------
 
