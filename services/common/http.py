@@ -21,7 +21,7 @@ from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from . import metrics
+from . import idempotency, metrics
 from .auth import authenticate, authorise
 from .problems import Problem, Unprocessable, from_validation_error
 
@@ -107,7 +107,10 @@ class Api(HttpRequestHandler):
 
     def handle_request(self, request):
         started = time.monotonic()
-        response = super().handle_request(request)
+        response = idempotency.before(self, request)  # a repeated Idempotency-Key's answer
+        if response is None:
+            response = super().handle_request(request)
+            idempotency.after(self, request, response)
         service = self.container.service_name
         metrics.HTTP_REQUESTS.labels(service, request.method, self.url,
                                      str(response.status_code)).inc()
