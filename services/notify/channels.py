@@ -4,6 +4,7 @@ SMS, through its official client, when NOTIFY_API_KEY is set).
 A channel's `send(delivery)` returns the provider's reference (or None) or
 raises SendFailed with the delivery status the failure means."""
 
+import email.errors
 import email.policy
 import json
 import smtplib
@@ -20,6 +21,7 @@ from prometheus_client import Counter
 
 from services.common import settings
 from services.common.db import utcnow
+from services.contracts.text import CONTROL, one_line
 
 from . import domain
 
@@ -48,10 +50,18 @@ EMAIL_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 def build_email(delivery):
+    """The message, with every header value made safe: a display name or subject
+    with a line break or another control character becomes one line (encoded
+    per RFC 2047 where it is not ASCII); an address that is not one valid
+    address cannot be sent at all (SendFailed, permanent)."""
+    address = delivery.recipient or ""
+    if CONTROL.search(address) or address.count("@") != 1 or " " in address:
+        raise SendFailed("recipient address cannot go into a header",
+                         status=domain.PERMANENT_FAILURE)
     msg = EmailMessage(policy=EMAIL_POLICY)
     msg["From"] = settings.get("SMTP_FROM")
-    msg["To"] = formataddr((delivery.recipient_name or "", delivery.recipient))
-    msg["Subject"] = delivery.subject
+    msg["To"] = formataddr((one_line(delivery.recipient_name), address))
+    msg["Subject"] = one_line(delivery.subject)
     msg["Message-ID"] = message_id(delivery.id)
     msg["Date"] = format_datetime(utcnow())
     msg["X-SEN-Template"] = f"{delivery.template_id}/v{delivery.template_version}"
@@ -116,7 +126,14 @@ class SmtpChannel:
         _close(smtp)
 
     def send(self, delivery):
-        msg = build_email(delivery)
+        try:
+            msg = build_email(delivery)
+            msg.as_bytes()  # any header that still cannot be written fails here, not mid-DATA
+        except SendFailed:
+            raise
+        except (ValueError, TypeError, UnicodeError, email.errors.MessageError) as exc:
+            raise SendFailed(f"message cannot be built: {type(exc).__name__}",
+                             status=domain.PERMANENT_FAILURE) from None
         key = self._key()
         smtp = None
         try:

@@ -131,6 +131,11 @@ def deliver(db, delivery_id):
             provider_ref = channel.send(delivery)
     except SendFailed as exc:
         return _failed(db, delivery, exc)
+    except Exception as exc:  # noqa: BLE001 - never left in `sending`: retried, then failed
+        log.warning("delivery %s: unexpected %s while sending", delivery.id,
+                    type(exc).__name__)
+        return _failed(db, delivery, SendFailed(f"unexpected {type(exc).__name__}",
+                                                status=domain.TEMPORARY_FAILURE))
     sent_at = utcnow()
     with db.unit_of_work() as uow:
         uow.session.execute(update(Delivery).where(Delivery.id == delivery.id).values(
