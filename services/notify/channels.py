@@ -23,7 +23,7 @@ from services.common import settings
 from services.common.db import utcnow
 from services.contracts.text import CONTROL, one_line
 
-from . import domain
+from . import domain, journal
 
 RATE_LIMITED = Counter("notification_rate_limit_waits_total",
                        "Sends that waited for the GOV.UK Notify rate limit", ["channel"])
@@ -162,11 +162,20 @@ class SmtpChannel:
             _close(smtp)
             code = next(iter(refused.values()))[0]
             raise SendFailed(f"SMTP {code} recipient refused", code=code)
+        accepted = journal.journal()
+        if accepted is not None:  # before anything else: the window a kill can hit
+            accepted.accepted(delivery.id)
         self._checkin(smtp, key)
         return None
 
     def already_sent(self, delivery):
-        return None  # the stable Message-ID makes a repeat harmless
+        """"journal" if the SMTP server accepted this delivery before a crash
+        kept us from recording it (journal.py), else None: sent again, with the
+        same Message-ID, which most mail stores keep once."""
+        accepted = journal.journal()
+        if accepted is not None and accepted.was_accepted(delivery.id):
+            return "journal"
+        return None
 
 
 def _close(smtp):

@@ -73,3 +73,21 @@ def test_one_failing_delivery_never_stops_the_sweep(notify, servers, monkeypatch
     assert [d.status for d in deliveries(db, recipient="second@riverside.example")] == [
         domain.DELIVERED]
     assert len(servers.emails("second@riverside.example")) == 1
+
+
+def test_a_kill_after_the_server_accepted_does_not_send_again(notify, servers):  # noqa: F811
+    from services.common.db import utcnow
+    service, db = notify
+    service.on_referral_submitted(referral_submitted(email="once@riverside.example"))
+    [sent] = deliveries(db, recipient="once@riverside.example")
+    assert sent.status == domain.DELIVERED
+    # as if notify had been killed between the server's 250 and recording it
+    with db.session() as s:
+        s.execute(update(Delivery).where(Delivery.id == sent.id).values(
+            status=domain.SENDING, claimed_at=utcnow().replace(year=2020)))
+        s.commit()
+    service.sweep()
+    [after] = deliveries(db, recipient="once@riverside.example")
+    assert after.status == domain.DELIVERED
+    attempts = [a for a in servers.smtp_attempts() if "once@" in a]
+    assert len(attempts) == 1, attempts  # one SMTP transaction on the wire
