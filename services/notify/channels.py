@@ -189,8 +189,8 @@ def _close(smtp):
 
 class RateLimiter:
     """At most `limit` sends in any `period` seconds (a sliding window, so a
-    burst can never exceed GOV.UK Notify's 3,000 a minute). Per process:
-    with several replicas, give each its share of the limit."""
+    burst can never exceed GOV.UK Notify's 3,000 a minute), in one process:
+    used where no database is shared (ratelimit.py holds it across replicas)."""
 
     def __init__(self, limit, period=60.0, clock=time.monotonic, sleep=time.sleep):
         self.limit, self.period = limit, period
@@ -216,14 +216,29 @@ class RateLimiter:
 
 _limiter = None
 _limiter_lock = threading.Lock()
+_shared_db = None
+
+
+def share_rate_limit(db):
+    """Hold the GOV.UK Notify rate limit in notify's database, across replicas."""
+    global _shared_db
+    _shared_db = db
 
 
 def notify_limiter():
     global _limiter
     limit = int(settings.get("NOTIFY_RATE_PER_MINUTE", default="3000"))
+    shared = _shared_db if settings.get("NOTIFY_RATE_SHARED", default="true").lower() in (
+        "1", "true", "yes", "on") else None
     with _limiter_lock:
-        if _limiter is None or _limiter.limit != limit:
-            _limiter = RateLimiter(limit)
+        url = shared.url if shared is not None else None
+        if (_limiter is None or _limiter.limit != limit
+                or getattr(getattr(_limiter, "db", None), "url", None) != url):
+            if shared is not None:
+                from .ratelimit import SharedRateLimiter
+                _limiter = SharedRateLimiter(shared, limit)
+            else:
+                _limiter = RateLimiter(limit)
         return _limiter
 
 

@@ -124,6 +124,7 @@ def deliver(db, delivery_id):
     delivery = _claim(db, delivery_id)
     if delivery is None:
         return None
+    channels.share_rate_limit(db)
     try:
         channel = channels.for_channel(delivery.channel)
         provider_ref = channel.already_sent(delivery) if delivery.attempts > 1 else None
