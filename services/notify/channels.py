@@ -139,7 +139,7 @@ class SmtpChannel:
         try:
             smtp, reused = self._checkout(key)
             try:
-                refused = smtp.send_message(msg)
+                refused = smtp.send_message(msg, from_addr=_envelope_from())
             except smtplib.SMTPServerDisconnected:
                 if not reused:
                     raise
@@ -147,7 +147,7 @@ class SmtpChannel:
                 # (the same Message-ID, should the first have got through)
                 _close(smtp)
                 smtp = self._connect(key)
-                refused = smtp.send_message(msg)
+                refused = smtp.send_message(msg, from_addr=_envelope_from())
         except smtplib.SMTPRecipientsRefused as exc:
             _close(smtp)
             code = next(iter(exc.recipients.values()))[0]
@@ -176,6 +176,11 @@ class SmtpChannel:
         if accepted is not None and accepted.was_accepted(delivery.id):
             return "journal"
         return None
+
+
+def _envelope_from():
+    """Where bounces go: NOTIFY_BOUNCE_ADDRESS, else (None) the From address."""
+    return settings.get("NOTIFY_BOUNCE_ADDRESS", default="") or None
 
 
 def _close(smtp):

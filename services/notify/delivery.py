@@ -209,6 +209,24 @@ def _failed(db, delivery, exc):
     return status
 
 
+def apply_bounce(db, delivery_id, dsn_status):
+    """A bounce (RFC 3464 report, bounces.py) for a delivery the SMTP server had
+    accepted: permanently failed, `notification.failed`, fallback. Returns
+    whether it acted (False: unknown, or not delivered: already settled)."""
+    with db.session() as s:
+        found = s.get(Delivery, delivery_id)
+        if found is None or found.status != domain.DELIVERED:
+            return False
+        won = s.execute(update(Delivery).where(
+            Delivery.id == delivery_id, Delivery.status == domain.DELIVERED).values(
+            status=domain.SENDING, claimed_at=utcnow())).rowcount
+        s.commit()
+    if won == 1:
+        _failed(db, found, SendFailed(f"bounced: DSN status {dsn_status[:20]}",
+                                      status=domain.PERMANENT_FAILURE))
+    return won == 1
+
+
 def apply_receipt(db, reference, provider_ref, status):
     """A delivery receipt from GOV.UK Notify (its status callback) for a
     delivery it had accepted. Returns False if no such delivery.

@@ -17,7 +17,7 @@ from services.common.problems import Conflict, NotFound, Unauthorized
 from services.common.service import PlatformService
 from services.common.timers import timer_from_setting
 
-from . import channels, delivery, domain
+from . import bounces, channels, delivery, domain
 from .models import (
     Base,
     Delivery,
@@ -371,6 +371,11 @@ class NotifyService(PlatformService):
             delivery.deliver_safely(self.db, digest_id)
         for delivery_id in delivery.due(self.db):
             delivery.deliver_safely(self.db, delivery_id)
+
+    @timer_from_setting("NOTIFY_BOUNCE_SECONDS", 10.0)
+    def read_bounces(self):
+        """Delivery status notifications from the bounce mailbox (bounces.py)."""
+        bounces.read_mailbox(self.db)
 
     @subscribe_queue(delivery.DLQ_QUEUE)
     def redeliver(self, body):
