@@ -13,6 +13,10 @@ the first unit of work the request opens records it before anything else, so
 either both commit or neither, and a concurrent twin finds the row and stops
 (409) instead of creating a second referral. The answer is stored right after.
 Rows are kept for IDEMPOTENCY_RETENTION_HOURS (24 by default).
+
+If the process dies between the commit and storing the answer, the effect is
+there once but its answer is not: after IDEMPOTENCY_INFLIGHT_SECONDS (60) a
+retry gets a 409 of type `idempotency-answer-lost` (never a second creation).
 """
 
 import hashlib
@@ -34,6 +38,10 @@ ENVIRON_KEY = "sen.idempotency"
 TABLE = "idempotency_keys"
 _KEY = re.compile(r'^[\x21\x23-\x5b\x5d-\x7e]{1,255}$')  # visible ASCII, no quote or backslash
 KEPT_HEADERS = ("Location", "Content-Type")
+
+
+class AnswerLost(Conflict):
+    slug = "idempotency-answer-lost"
 
 
 def table(metadata):
@@ -135,6 +143,15 @@ def _answer(row, claim):
             f"This {HEADER} was used for a different request",
             errors={HEADER: ["Already used with another request body or path"]}))
     if row.status is None:
+        from .db import utcnow
+        age = (utcnow() - row.created_at).total_seconds()
+        if age > float(settings.get("IDEMPOTENCY_INFLIGHT_SECONDS", default="60")):
+            # the first request took effect, then its process died before answering
+            return _problem(AnswerLost(
+                f"The first request with this {HEADER} took effect, but its answer was "
+                "lost (the server stopped before replying); do not send it again: look "
+                "the result up instead",
+                errors={HEADER: ["Already used; the request took effect once"]}))
         return _problem(Conflict(
             f"A request with this {HEADER} is still being processed; retry shortly",
             headers={"Retry-After": "1"}))

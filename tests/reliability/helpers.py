@@ -39,6 +39,9 @@ def submitter(platform, token):
                     statuses[resp.status_code] += 1
                 if resp.status_code == 201:
                     return resp.json()["reference"]
+                if resp.status_code == 409 and resp.json().get("type", "").endswith(
+                        "idempotency-answer-lost"):
+                    return None  # it took effect once; its answer died with the process
             except requests.RequestException:
                 with lock:
                     statuses["error"] += 1

@@ -99,3 +99,20 @@ def test_a_malformed_key_is_a_problem_naming_the_header(api, http, token):
 def test_every_service_keeps_its_keys(run_service, http, token):
     base, _, db_url = run_service(CpdService)
     assert count(db_url, "idempotency_keys") == 0
+
+
+def test_an_answer_lost_to_a_crash_is_a_409_and_never_a_second_creation(api, http, token):
+    from datetime import UTC, datetime, timedelta
+    base, db_url = api
+    headers = {**bearer(token("school-a", "partner_referrer")), "Idempotency-Key": "k-lost"}
+    first = http.post(base + URL, json=referral_body(), headers=headers)
+    assert first.status_code == 201
+    engine = create_engine(db_url)
+    with engine.begin() as conn:  # as if the process died between commit and answer
+        conn.execute(text("UPDATE idempotency_keys SET status = NULL, body = NULL, "
+                          "created_at = :t"), {"t": datetime.now(UTC) - timedelta(minutes=5)})
+    engine.dispose()
+    again = http.post(base + URL, json=referral_body(), headers=headers)
+    assert again.status_code == 409
+    assert again.json()["type"].endswith("idempotency-answer-lost")
+    assert count(db_url, "referrals") == 1
