@@ -33,6 +33,7 @@ os.environ.setdefault("SEN_VAR_DIR", f"/tmp/sen-test-{os.getpid()}")
 os.environ["OUTBOX_POLL_SECONDS"] = "0.2"
 os.environ["HANDLER_BACKOFF_SECONDS"] = "0.05"
 os.environ["HANDLER_MAX_ATTEMPTS"] = "3"
+os.environ["HANDLER_RETRY_DELAYS"] = "0.3,0.6"
 os.environ["DELIVERY_BACKOFF_SECONDS"] = "0.2"
 os.environ["DELIVERY_SWEEP_SECONDS"] = "0.2"
 os.environ["DELIVERY_LEASE_SECONDS"] = "3"

@@ -3,7 +3,9 @@
 Migrates every SQLite database (and declares the queues), starts the SMTP
 catcher and the five services as separate processes, onboards the demo trust
 and partner school, and prints the URLs, a demo token and a curl command.
-Ctrl-C stops everything.
+A child that dies (a service, the SMTP catcher) is started again, with a
+pause that grows while it keeps dying, and `make run` says so; it never takes
+the rest of the platform down with it. Ctrl-C stops everything.
 """
 
 import os
@@ -39,6 +41,51 @@ def _wait_ready(url, proc, timeout=60):
     return False
 
 
+class Supervisor:
+    """Keeps named child processes running: `check()` restarts any that exited,
+    after a pause that doubles (up to `max_delay`) while it keeps failing within
+    `stable` seconds of its start, and reports each restart on `out`."""
+
+    def __init__(self, out=None, base_delay=1.0, max_delay=30.0, stable=60.0,
+                 clock=time.monotonic):
+        self.out = out or sys.stderr
+        self.base_delay, self.max_delay, self.stable = base_delay, max_delay, stable
+        self.clock = clock
+        self.children = {}  # name -> dict(start=callable, proc, started, delay, due, restarts)
+
+    def add(self, name, start):
+        self.children[name] = {"start": start, "proc": start(), "started": self.clock(),
+                               "delay": self.base_delay, "due": None, "restarts": 0}
+
+    @property
+    def procs(self):
+        return [(name, c["proc"]) for name, c in self.children.items()]
+
+    def check(self):
+        """Restart what died (when its pause is over); return the names restarted."""
+        restarted = []
+        now = self.clock()
+        for name, c in self.children.items():
+            if c["proc"].poll() is None:
+                if now - c["started"] > self.stable:
+                    c["delay"] = self.base_delay
+                continue
+            if c["due"] is None:
+                c["due"] = now + c["delay"]
+                print(f"{name} exited with code {c['proc'].returncode}; restarting it in "
+                      f"{c['delay']:.0f}s (see var/log/{name}.log)", file=self.out, flush=True)
+                continue
+            if now < c["due"]:
+                continue
+            quick = now - c["started"] < self.stable
+            c["delay"] = min(c["delay"] * 2, self.max_delay) if quick else self.base_delay
+            c.update(proc=c["start"](), started=now, due=None)
+            c["restarts"] += 1
+            print(f"{name} restarted (restart {c['restarts']})", file=self.out, flush=True)
+            restarted.append(name)
+        return restarted
+
+
 def stop_all(procs):
     for _, proc in procs:
         if proc.poll() is None:
@@ -69,19 +116,19 @@ def main():
     env = dict(os.environ)
     smtp_port = env.setdefault("SMTP_PORT", "8025")
     env.setdefault("PUBLIC_BASE_URL", "http://localhost:8000")  # the portal: every email link
-    procs = []
+    supervisor = Supervisor()
     try:
-        procs.append(("smtp", _start("smtp", [sys.executable, "-m", "services.cli.mailcatcher",
-                                              "--dir", str(var / "mail"), "--port", smtp_port],
-                                     env, log_dir)))
+        supervisor.add("smtp", lambda: _start(
+            "smtp", [sys.executable, "-m", "services.cli.mailcatcher", "--dir",
+                     str(var / "mail"), "--port", smtp_port], env, log_dir))
         for service, port in settings.DEV_PORTS.items():
             port = int(env.get(f"{service.upper()}_PORT", port))
             service_env = dict(env, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}",
                                OTEL_SERVICE_NAME=service)
-            procs.append((service, _start(service, [sys.executable, "-m",
-                                                    "services.cli.senctl", "serve", service],
-                                          service_env, log_dir)))
-        for (service, proc) in procs[1:]:
+            supervisor.add(service, lambda service=service, service_env=service_env: _start(
+                service, [sys.executable, "-m", "services.cli.senctl", "serve", service],
+                service_env, log_dir))
+        for (service, proc) in supervisor.procs[1:]:
             port = int(env.get(f"{service.upper()}_PORT", settings.DEV_PORTS[service]))
             if not _wait_ready(f"http://127.0.0.1:{port}/health/ready", proc):
                 print(f"{service} did not become ready; see {log_dir / service}.log",
@@ -102,16 +149,14 @@ def main():
         print("Submit a referral (two emails appear in var/mail/):\n")
         print(curl(referrals, token))
         print("\nCtrl-C stops everything.")
-        while all(proc.poll() is None for _, proc in procs):
+        while True:
+            supervisor.check()
             time.sleep(0.5)
-        dead = [name for name, proc in procs if proc.poll() is not None]
-        print(f"stopped unexpectedly: {', '.join(dead)}; see {log_dir}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("\nStopping...")
         return 0
     finally:
-        stop_all(procs)
+        stop_all(supervisor.procs)
 
 
 def _capture(argv):

@@ -8,7 +8,7 @@
     senctl staff add --email E --name N --org ORG --roles r1,r2 | list [--org ORG]
     senctl token --sub USER --org ORG --roles r1,r2 [--hours H]
     senctl token revoke (--jti JTI | --sub USER)
-    senctl deadletters list [SERVICE ...] | replay SERVICE [--event-id ID]
+    senctl deadletters list [SERVICE ...] | replay SERVICE [--event-id ID] [--transient] [--dry-run]
     senctl outbox backlog
     senctl contracts asyncapi
     senctl demo                (the demo trust, schools, pupils, staff, agreement)
@@ -277,9 +277,15 @@ def cmd_deadletters(args):
         explain("replay dead letters", "name exactly one service, for example "
                                        "`senctl deadletters replay notify`")
         return 2
-    for item in replay_dead_letters(args.services[0], event_id=args.event_id):
-        print(json.dumps({"replayed": True, **item}))
-    return 0
+    results = replay_dead_letters(args.services[0], event_id=args.event_id,
+                                  transient_only=args.transient, dry_run=args.dry_run)
+    for item in results:
+        print(json.dumps({"replayed": item["action"] == "replayed", **item}))
+    refused = [i for i in results if i["action"] == "refused"]
+    for item in refused:
+        print(f"not replayed: event {item['event_id']} ({item['kind']}): {item['why']}",
+              file=sys.stderr)
+    return 1 if refused else 0
 
 
 def cmd_outbox(args):
@@ -432,13 +438,18 @@ def build_parser():
     d = _command(sub, "deadletters", "list or replay events a service could not handle",
                  "senctl deadletters list", "senctl deadletters list notify",
                  "senctl deadletters replay notify",
-                 "senctl deadletters replay notify --event-id 3f2c...")
+                 "senctl deadletters replay notify --event-id 3f2c...",
+                 "senctl deadletters replay notify --dry-run",
+                 "senctl deadletters replay referrals --transient")
     d.add_argument("action", choices=("list", "replay"), metavar="ACTION",
                    help="list (JSON lines: event, handler, reason) or replay (back to the "
                         "service's queue)")
     d.add_argument("services", nargs="*", default=[], metavar="SERVICE",
                    help="list: the services to look at (default: all); replay: exactly one")
     d.add_argument("--event-id", metavar="ID", help="replay only this event")
+    d.add_argument("--transient", action="store_true",
+                   help="replay only what failed on a fault that may have cleared")
+    d.add_argument("--dry-run", action="store_true", help="show what replay would do")
     d.set_defaults(fn=cmd_deadletters)
 
     ob = _command(sub, "outbox", "events waiting to be published, per service",

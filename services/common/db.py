@@ -6,6 +6,7 @@ they cause (outbox) and the record that an event was handled (inbox) commit
 in one transaction, or not at all.
 """
 
+import copy
 import json
 import logging
 import threading
@@ -21,7 +22,7 @@ from sqlalchemy.pool import QueuePool
 
 from services.contracts import make_event
 
-from . import outbox_signal, settings
+from . import idempotency, outbox_signal, settings
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +133,23 @@ class UnitOfWork:
 class Database:
     """What a worker sees as `self.db`."""
 
-    def __init__(self, service, url, outbox, inbox):
+    def __init__(self, service, url, outbox, inbox, idempotency=None):
         self.service = service
         self.url = url
         self.engine = get_engine(url)
         self.outbox = outbox
         self.inbox = inbox
+        self.idempotency = idempotency  # the idempotency_keys table, where the service has it
+        self._claim = None
+
+    def for_request(self, claim):
+        """This database for one HTTP request with an Idempotency-Key: its first
+        unit of work records the key (idempotency.py)."""
+        if claim is None or self.idempotency is None:
+            return self
+        bound = copy.copy(self)
+        bound._claim = claim
+        return bound
 
     def session(self):
         return Session(self.engine, expire_on_commit=False)
@@ -146,7 +158,10 @@ class Database:
     def unit_of_work(self):
         session = self.session()
         uow = UnitOfWork(session, self.service, self.outbox, self.inbox)
+        claim = self._claim if self._claim is not None and not self._claim.recorded else None
         try:
+            if claim is not None:
+                idempotency.record(session, self.idempotency, claim, utcnow())
             yield uow
             session.commit()
         except BaseException:
@@ -154,6 +169,8 @@ class Database:
             raise
         finally:
             session.close()
+        if claim is not None:
+            claim.recorded = True
         if uow.emitted:
             outbox_signal.kick(self.service)
         for fn in uow._after_commit:
@@ -179,10 +196,11 @@ class DatabaseProvider(DependencyProvider):
         self.database = open_database(service, self.metadata)
 
     def get_dependency(self, worker_ctx):
-        return self.database
+        return self.database.for_request(idempotency.claim_of(worker_ctx))
 
 
 def open_database(service, metadata, url=None):
     """A Database for `service`, outside nameko (senctl, tests, benchmarks)."""
     url = url or settings.database_url(service)
-    return Database(service, url, metadata.tables["outbox"], metadata.tables["inbox"])
+    return Database(service, url, metadata.tables["outbox"], metadata.tables["inbox"],
+                    metadata.tables.get(idempotency.TABLE))

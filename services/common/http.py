@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
-from . import metrics, settings
+from . import idempotency, metrics, settings
 from .auth import authenticate, authorise
 from .problems import (
     Problem,
@@ -296,7 +296,10 @@ class Api(HttpRequestHandler):
 
     def handle_request(self, request):
         started = time.monotonic()
-        response = super().handle_request(request)
+        response = idempotency.before(self, request)  # a repeated Idempotency-Key's answer
+        if response is None:
+            response = super().handle_request(request)
+            idempotency.after(self, request, response)
         service = self.container.service_name
         metrics.HTTP_REQUESTS.labels(service, request.method, self.url,
                                      str(response.status_code)).inc()

@@ -20,3 +20,18 @@ OUTBOX_BACKLOG = Gauge(
     "outbox_backlog", "Events in the outbox not yet published", ["service"])
 DEAD_LETTERS = Counter(
     "dead_letters_total", "Messages sent to the dead-letter queue", ["service", "handler"])
+BROKER_CONNECTED = Gauge(
+    "broker_connected", "1 while the service's outbox relay is connected to RabbitMQ, else 0",
+    ["service"])
+
+#: The last broker state each service's relay saw (None: not known yet).
+_broker_state = {}
+
+
+def set_broker_connected(service, up):
+    _broker_state[service] = bool(up)
+    BROKER_CONNECTED.labels(service).set(1 if up else 0)
+
+
+def broker_connected(service):
+    return _broker_state.get(service)

@@ -62,6 +62,12 @@ def build_openapi(service_cls):
                   for p in _PARAM.findall(ep.url)]
         if ep.query_schema is not None:
             params.append({"in": "query", "schema": ep.query_schema})
+        if ep.method == "POST" and not ep.public:  # idempotency.py
+            params.append({"in": "header", "name": "Idempotency-Key", "required": False,
+                           "description": "Same key and body: the first answer again "
+                                          "(IETF httpapi draft)",
+                           "schema": {"type": "string", "minLength": 1, "maxLength": 255,
+                                      "pattern": "^[\\x21\\x23-\\x5b\\x5d-\\x7e]+$"}})
         if params:
             op["parameters"] = params
         if ep.body_schema is not None:

@@ -43,13 +43,23 @@ class Relay:
         return self._producer
 
     def heartbeat(self):
-        """Keep an idle connection alive (the broker drops it after two missed
-        heartbeats); a broken one is dropped and reopened on the next publish."""
-        if self._conn is not None:
-            try:
-                self._conn.heartbeat_check()
-            except Exception:  # noqa: BLE001
-                self.close()
+        """Keep the connection alive (the broker drops it after two missed
+        heartbeats) and find out whether the broker is there: a broken
+        connection is dropped and reopened. The answer is the `broker_connected`
+        metric (and /health/ready's information, never its verdict)."""
+        try:
+            self._ensure_producer()
+            self._conn.heartbeat_check()
+            try:  # reading notices a connection the broker has closed
+                self._conn.drain_events(timeout=0.01)
+            except TimeoutError:
+                pass
+            up = True
+        except Exception:  # noqa: BLE001 - the broker is away; the outbox keeps the events
+            self.close()
+            up = False
+        metrics.set_broker_connected(self.service, up)
+        return up
 
     def close(self):
         if self._conn is not None:
@@ -189,6 +199,7 @@ class OutboxRelay(DependencyProvider):
             except Exception as exc:  # noqa: BLE001 - broker or database away: retry
                 log.warning("outbox relay of %s: %s; retrying in %.1fs",
                             service, type(exc).__name__, backoff)
+                self.relay.heartbeat()
                 eventlet.sleep(backoff)
                 backoff = min(backoff * 2, 10)
                 continue

@@ -36,6 +36,8 @@ _DEFAULTS = {
     "OUTBOX_RETENTION_HOURS": "72",
     "HANDLER_MAX_ATTEMPTS": "5",
     "HANDLER_BACKOFF_SECONDS": "0.5",
+    # delayed redeliveries of a transient fault, seconds (about 8 minutes in all)
+    "HANDLER_RETRY_DELAYS": "1,2,5,10,20,30,60,60,60,120,120",
     "DELIVERY_MAX_ATTEMPTS": "8",
     "DELIVERY_BACKOFF_SECONDS": "2",
     "DELIVERY_LEASE_SECONDS": "30",

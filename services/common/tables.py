@@ -1,4 +1,5 @@
-"""Tables every service database has: the outbox and the inbox (DESIGN.md §3)."""
+"""Tables every service database has: the outbox and the inbox (DESIGN.md §3),
+and the answers to POSTs with an Idempotency-Key (idempotency.py)."""
 
 from datetime import UTC
 
@@ -44,4 +45,6 @@ def platform_tables(metadata: MetaData):
         Column("handler", String(200), primary_key=True),
         Column("processed_at", UTCDateTime(), nullable=False),
     )
+    from .idempotency import table as idempotency_table
+    idempotency_table(metadata)  # Idempotency-Key answers (idempotency.py)
     return outbox, inbox

@@ -12,7 +12,7 @@ from kombu import Queue
 from nameko.standalone.events import get_event_exchange
 
 from . import messaging
-from .consumer import EventSubscriber, queue_name
+from .consumer import EventSubscriber, QueueSubscriber, named_queue, queue_name
 
 
 def subscriber_queues(service_cls):
@@ -24,6 +24,8 @@ def subscriber_queues(service_cls):
                     exchange=get_event_exchange(ep.source_service),
                     routing_key=ep.event_type, durable=True, auto_delete=False,
                     queue_arguments=messaging.queue_arguments())
+            elif isinstance(ep, QueueSubscriber):
+                yield named_queue(ep.queue_name)
 
 
 def declare(service_cls, amqp_uri=None):

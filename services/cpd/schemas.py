@@ -6,10 +6,11 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 
 from services.common.paging import PageQuerySchema, page_schema
 from services.contracts.sen import AREAS_OF_NEED
+from services.contracts.text import single_line
 
 from . import domain
 
-TEXT = validate.Length(min=1, max=200)
+TEXT = [validate.Length(min=1, max=200), single_line]
 
 
 def _https_url(value):

@@ -4,6 +4,7 @@ SMS, through its official client, when NOTIFY_API_KEY is set).
 A channel's `send(delivery)` returns the provider's reference (or None) or
 raises SendFailed with the delivery status the failure means."""
 
+import email.errors
 import email.policy
 import json
 import smtplib
@@ -20,8 +21,9 @@ from prometheus_client import Counter
 
 from services.common import settings
 from services.common.db import utcnow
+from services.contracts.text import CONTROL, one_line
 
-from . import domain
+from . import domain, journal
 
 RATE_LIMITED = Counter("notification_rate_limit_waits_total",
                        "Sends that waited for the GOV.UK Notify rate limit", ["channel"])
@@ -48,10 +50,18 @@ EMAIL_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 def build_email(delivery):
+    """The message, with every header value made safe: a display name or subject
+    with a line break or another control character becomes one line (encoded
+    per RFC 2047 where it is not ASCII); an address that is not one valid
+    address cannot be sent at all (SendFailed, permanent)."""
+    address = delivery.recipient or ""
+    if CONTROL.search(address) or address.count("@") != 1 or " " in address:
+        raise SendFailed("recipient address cannot go into a header",
+                         status=domain.PERMANENT_FAILURE)
     msg = EmailMessage(policy=EMAIL_POLICY)
     msg["From"] = settings.get("SMTP_FROM")
-    msg["To"] = formataddr((delivery.recipient_name or "", delivery.recipient))
-    msg["Subject"] = delivery.subject
+    msg["To"] = formataddr((one_line(delivery.recipient_name), address))
+    msg["Subject"] = one_line(delivery.subject)
     msg["Message-ID"] = message_id(delivery.id)
     msg["Date"] = format_datetime(utcnow())
     msg["X-SEN-Template"] = f"{delivery.template_id}/v{delivery.template_version}"
@@ -116,13 +126,20 @@ class SmtpChannel:
         _close(smtp)
 
     def send(self, delivery):
-        msg = build_email(delivery)
+        try:
+            msg = build_email(delivery)
+            msg.as_bytes()  # any header that still cannot be written fails here, not mid-DATA
+        except SendFailed:
+            raise
+        except (ValueError, TypeError, UnicodeError, email.errors.MessageError) as exc:
+            raise SendFailed(f"message cannot be built: {type(exc).__name__}",
+                             status=domain.PERMANENT_FAILURE) from None
         key = self._key()
         smtp = None
         try:
             smtp, reused = self._checkout(key)
             try:
-                refused = smtp.send_message(msg)
+                refused = smtp.send_message(msg, from_addr=_envelope_from())
             except smtplib.SMTPServerDisconnected:
                 if not reused:
                     raise
@@ -130,7 +147,7 @@ class SmtpChannel:
                 # (the same Message-ID, should the first have got through)
                 _close(smtp)
                 smtp = self._connect(key)
-                refused = smtp.send_message(msg)
+                refused = smtp.send_message(msg, from_addr=_envelope_from())
         except smtplib.SMTPRecipientsRefused as exc:
             _close(smtp)
             code = next(iter(exc.recipients.values()))[0]
@@ -145,11 +162,25 @@ class SmtpChannel:
             _close(smtp)
             code = next(iter(refused.values()))[0]
             raise SendFailed(f"SMTP {code} recipient refused", code=code)
+        accepted = journal.journal()
+        if accepted is not None:  # before anything else: the window a kill can hit
+            accepted.accepted(delivery.id)
         self._checkin(smtp, key)
         return None
 
     def already_sent(self, delivery):
-        return None  # the stable Message-ID makes a repeat harmless
+        """"journal" if the SMTP server accepted this delivery before a crash
+        kept us from recording it (journal.py), else None: sent again, with the
+        same Message-ID, which most mail stores keep once."""
+        accepted = journal.journal()
+        if accepted is not None and accepted.was_accepted(delivery.id):
+            return "journal"
+        return None
+
+
+def _envelope_from():
+    """Where bounces go: NOTIFY_BOUNCE_ADDRESS, else (None) the From address."""
+    return settings.get("NOTIFY_BOUNCE_ADDRESS", default="") or None
 
 
 def _close(smtp):
@@ -163,8 +194,8 @@ def _close(smtp):
 
 class RateLimiter:
     """At most `limit` sends in any `period` seconds (a sliding window, so a
-    burst can never exceed GOV.UK Notify's 3,000 a minute). Per process:
-    with several replicas, give each its share of the limit."""
+    burst can never exceed GOV.UK Notify's 3,000 a minute), in one process:
+    used where no database is shared (ratelimit.py holds it across replicas)."""
 
     def __init__(self, limit, period=60.0, clock=time.monotonic, sleep=time.sleep):
         self.limit, self.period = limit, period
@@ -190,14 +221,29 @@ class RateLimiter:
 
 _limiter = None
 _limiter_lock = threading.Lock()
+_shared_db = None
+
+
+def share_rate_limit(db):
+    """Hold the GOV.UK Notify rate limit in notify's database, across replicas."""
+    global _shared_db
+    _shared_db = db
 
 
 def notify_limiter():
     global _limiter
     limit = int(settings.get("NOTIFY_RATE_PER_MINUTE", default="3000"))
+    shared = _shared_db if settings.get("NOTIFY_RATE_SHARED", default="true").lower() in (
+        "1", "true", "yes", "on") else None
     with _limiter_lock:
-        if _limiter is None or _limiter.limit != limit:
-            _limiter = RateLimiter(limit)
+        url = shared.url if shared is not None else None
+        if (_limiter is None or _limiter.limit != limit
+                or getattr(getattr(_limiter, "db", None), "url", None) != url):
+            if shared is not None:
+                from .ratelimit import SharedRateLimiter
+                _limiter = SharedRateLimiter(shared, limit)
+            else:
+                _limiter = RateLimiter(limit)
         return _limiter
 
 

@@ -48,8 +48,9 @@ FALLBACKS = Counter("notification_fallbacks_total",
                     "Permanent failures retried on the recipient's other channel",
                     ["from_channel", "to_channel"])
 
+#: Where a replayed delivery dead letter goes: notify's `redeliver` consumes it.
 DLQ_QUEUE = "notify.deliveries"
-DLQ_HANDLER = "notify.deliver"
+DLQ_HANDLER = "notify.redeliver"
 
 
 def _due_clause(now, lease, grace=timedelta(0)):
@@ -123,6 +124,7 @@ def deliver(db, delivery_id):
     delivery = _claim(db, delivery_id)
     if delivery is None:
         return None
+    channels.share_rate_limit(db)
     try:
         channel = channels.for_channel(delivery.channel)
         provider_ref = channel.already_sent(delivery) if delivery.attempts > 1 else None
@@ -130,6 +132,11 @@ def deliver(db, delivery_id):
             provider_ref = channel.send(delivery)
     except SendFailed as exc:
         return _failed(db, delivery, exc)
+    except Exception as exc:  # noqa: BLE001 - never left in `sending`: retried, then failed
+        log.warning("delivery %s: unexpected %s while sending", delivery.id,
+                    type(exc).__name__)
+        return _failed(db, delivery, SendFailed(f"unexpected {type(exc).__name__}",
+                                                status=domain.TEMPORARY_FAILURE))
     sent_at = utcnow()
     with db.unit_of_work() as uow:
         uow.session.execute(update(Delivery).where(Delivery.id == delivery.id).values(
@@ -145,6 +152,30 @@ def deliver(db, delivery_id):
     SENT.labels(delivery.channel, delivery.template_id, domain.DELIVERED).inc()
     LATENCY.labels(delivery.channel).observe((sent_at - delivery.created_at).total_seconds())
     return domain.DELIVERED
+
+
+def deliver_safely(db, delivery_id):
+    """`deliver` for the sweeper: one delivery's fault never stops the others."""
+    try:
+        return deliver(db, delivery_id)
+    except Exception as exc:  # noqa: BLE001 - logged; its lease brings it back
+        log.warning("delivery %s: sweep failed (%s)", delivery_id, type(exc).__name__)
+        return None
+
+
+def redeliver(db, delivery_id):
+    """A replayed dead letter: send a delivery that failed for good once more,
+    from its first attempt. Returns whether there was one to send."""
+    with db.session() as s:
+        won = s.execute(update(Delivery).where(
+            Delivery.id == delivery_id,
+            Delivery.status.in_((domain.PERMANENT_FAILURE, domain.TECHNICAL_FAILURE))).values(
+            status=domain.TEMPORARY_FAILURE, attempts=0, next_attempt_at=utcnow(),
+            last_error=None)).rowcount
+        s.commit()
+    if won:
+        deliver(db, delivery_id)
+    return bool(won)
 
 
 def _failed(db, delivery, exc):
@@ -176,6 +207,24 @@ def _failed(db, delivery, exc):
                          else domain.EMAIL).inc()
         deliver(db, fallback_id)
     return status
+
+
+def apply_bounce(db, delivery_id, dsn_status):
+    """A bounce (RFC 3464 report, bounces.py) for a delivery the SMTP server had
+    accepted: permanently failed, `notification.failed`, fallback. Returns
+    whether it acted (False: unknown, or not delivered: already settled)."""
+    with db.session() as s:
+        found = s.get(Delivery, delivery_id)
+        if found is None or found.status != domain.DELIVERED:
+            return False
+        won = s.execute(update(Delivery).where(
+            Delivery.id == delivery_id, Delivery.status == domain.DELIVERED).values(
+            status=domain.SENDING, claimed_at=utcnow())).rowcount
+        s.commit()
+    if won == 1:
+        _failed(db, found, SendFailed(f"bounced: DSN status {dsn_status[:20]}",
+                                      status=domain.PERMANENT_FAILURE))
+    return won == 1
 
 
 def apply_receipt(db, reference, provider_ref, status):
@@ -248,7 +297,8 @@ def _dead_letter(delivery, status, exc):
         "source_event_type": delivery.source_event_type, "template_id": delivery.template_id,
         "channel": delivery.channel, "status": status,
     }, queue=DLQ_QUEUE, handler=DLQ_HANDLER, reason=f"{status}: {exc}"[:300],
-        event_type=delivery.source_event_type, event_id=delivery.source_event_id)
+        event_type=delivery.source_event_type, event_id=delivery.source_event_id,
+        kind="delivery", transient=status == domain.TECHNICAL_FAILURE)
 
 
 def resend(uow, original, *, actor):

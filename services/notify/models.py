@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.tables import UTCDateTime, platform_tables
@@ -143,3 +143,11 @@ class StaffMember(Base):
     name: Mapped[str] = mapped_column(String(200))
     roles: Mapped[str] = mapped_column(String(300))  # comma-separated
     active: Mapped[bool] = mapped_column(Boolean)
+
+
+class RateBucket(Base):
+    """GOV.UK Notify sends per time bucket, shared by every replica (ratelimit.py)."""
+
+    __tablename__ = "notify_rate_buckets"
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer)

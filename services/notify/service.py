@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, or_, select, update
 from werkzeug.wrappers import Response
 
 from services.common import access, settings
-from services.common.consumer import subscribe
+from services.common.consumer import subscribe, subscribe_queue
 from services.common.db import DatabaseProvider, utcnow
 from services.common.http import api
 from services.common.outbox import OutboxRelay
@@ -20,7 +20,7 @@ from services.common.timers import timer_from_setting
 from services.contracts import links
 from services.contracts.names import label
 
-from . import channels, delivery, domain
+from . import bounces, channels, delivery, domain
 from .models import (
     Base,
     Delivery,
@@ -419,9 +419,19 @@ class NotifyService(PlatformService):
         """Send what is due: retries, messages held for quiet hours, digests,
         and anything a crash left unsent."""
         for digest_id in delivery.compose_digests(self.db, trust_name=_trust_name()):
-            delivery.deliver(self.db, digest_id)
+            delivery.deliver_safely(self.db, digest_id)
         for delivery_id in delivery.due(self.db):
-            delivery.deliver(self.db, delivery_id)
+            delivery.deliver_safely(self.db, delivery_id)
+
+    @timer_from_setting("NOTIFY_BOUNCE_SECONDS", 10.0)
+    def read_bounces(self):
+        """Delivery status notifications from the bounce mailbox (bounces.py)."""
+        bounces.read_mailbox(self.db)
+
+    @subscribe_queue(delivery.DLQ_QUEUE)
+    def redeliver(self, body):
+        """A replayed dead letter of a delivery (`senctl deadletters replay notify`)."""
+        delivery.redeliver(self.db, body["notification_id"])
 
     # -- staff API -------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from services.contracts.sen import (
     is_temporary_upn,
     validate_upn,
 )
+from services.contracts.text import single_line
 
 from . import domain
 
@@ -23,7 +24,7 @@ PHASES = ("nursery", "primary", "middle", "secondary", "all_through", "post_16")
 
 
 class OrganisationCreateSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), single_line])
     kind = fields.String(required=True, validate=validate.OneOf(ORG_KINDS))
     urn = fields.String(load_default=None, allow_none=True,
                         validate=validate.Regexp(r"^\d{6}$", error="A URN is 6 digits"))
@@ -59,7 +60,7 @@ class OrganisationPageSchema(Schema):
 
 # -- pupils -------------------------------------------------------------------------
 
-NAME = validate.Length(min=1, max=100)
+NAME = [validate.Length(min=1, max=100), single_line]
 MOBILE = re.compile(r"^(?:\+44\s?7|07)(?:\s?\d){9}$")
 CONSENT_TRUE = {True}
 CONSENT_FALSE = {False}
@@ -135,7 +136,7 @@ def _plausible_dob(value):
 
 
 class GuardianInSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), single_line])
     relationship = fields.String(required=True, validate=validate.Length(min=1, max=50))
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
     mobile = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(

@@ -8,10 +8,11 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 from services.common.paging import PageQuerySchema, page_schema
 from services.contracts.events.common import StaffSchema
 from services.contracts.sen import AREAS_OF_NEED, NEED_TYPES, validate_upn
+from services.contracts.text import single_line
 
 from . import domain
 
-NAME = validate.Length(min=1, max=100)
+NAME = [validate.Length(min=1, max=100), single_line]
 
 
 def _not_future(value):
@@ -39,7 +40,7 @@ class PupilSchema(Schema):
 
 
 class ContactSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), single_line])
     email = fields.Email(required=True, validate=validate.Length(max=254))
     phone = fields.String(required=True, validate=[
         validate.Length(min=6, max=30),

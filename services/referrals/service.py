@@ -7,7 +7,9 @@ has its own path (POST /api/v1/referrals/{id}/<action>); an action the state
 machine does not allow from the current status answers 409 problem details.
 """
 
+import json
 import logging
+import uuid
 
 from marshmallow import ValidationError, fields
 from nameko.web.handlers import HttpRequestHandler
@@ -16,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.utils import redirect, send_from_directory
 from werkzeug.wrappers import Response
 
-from services.common import settings
+from services.common import idempotency, settings
 from services.common.auth import Principal
 from services.common.consumer import subscribe
 from services.common.db import DatabaseProvider, utcnow
@@ -475,7 +477,7 @@ class ReferralsService(PlatformService):
         if ws is None:
             return principal
         return self._page(request, "new.html", ws=ws, title="Make an outreach referral",
-                          chosen_areas=[], chosen_types=[])
+                          chosen_areas=[], chosen_types=[], idempotency_key=str(uuid.uuid4()))
 
     @page("POST", "/forms/referrals/new")
     def form_submit(self, request):
@@ -490,9 +492,25 @@ class ReferralsService(PlatformService):
                               title="Make an outreach referral", errors=errors,
                               values=request.form.to_dict(),
                               chosen_areas=request.form.getlist("areas_of_need"),
-                              chosen_types=request.form.getlist("need_types"))
-        referral = submit_new(self.db, principal, body)
-        return redirect(f"{web.PREFIX}/r/{referral.id}?created=1", code=303)
+                              chosen_types=request.form.getlist("need_types"),
+                              idempotency_key=request.form.get("idempotency_key"))
+        # the form's own Idempotency-Key: a resent form (a double click, a retry
+        # after a broken connection) goes to the referral it made the first time
+        claim = idempotency.claim_for(principal, request.form.get("idempotency_key"), body,
+                                      "form:new")
+        found = idempotency.find(self.db, claim) if claim else None
+        if found is not None and found.status == 303 and found.fingerprint == claim.fingerprint:
+            return redirect(json.loads(found.headers)["Location"], code=303)
+        if found is not None:
+            return self._page(request, "message.html", status=409, ws=ws,
+                              title="This form has already been sent",
+                              lines=["Check your referrals before sending it again."],
+                              link=web.PREFIX, link_text="Your referrals")
+        referral = submit_new(self.db.for_request(claim), principal, body)
+        location = f"{web.PREFIX}/r/{referral.id}?created=1"
+        if claim is not None:
+            idempotency.remember(self.db, claim, 303, {"Location": location})
+        return redirect(location, code=303)
 
     def _referral_page(self, request, ws, principal, referral_id, status=200, **context):
         with self.db.session() as s:

@@ -34,7 +34,7 @@ class Seen(Base):
     reference: Mapped[str] = mapped_column(String(20))
 
 
-FAILURES = {"remaining": 0, "permanent": False}
+FAILURES = {"remaining": 0, "permanent": False, "error": ConnectionError("database briefly away")}
 _lock = threading.Lock()
 
 
@@ -51,7 +51,7 @@ class Listener:
                 raise Permanent("this school is not known here")
             if FAILURES["remaining"] > 0:
                 FAILURES["remaining"] -= 1
-                raise ConnectionError("database briefly away")
+                raise FAILURES["error"]
         uow.session.add(Seen(event_id=event["event_id"], reference=event["data"]["reference"]))
 
 
@@ -63,7 +63,8 @@ class Producer:
 
 @pytest.fixture(autouse=True)
 def reset_failures():
-    FAILURES.update(remaining=0, permanent=False)
+    FAILURES.update(remaining=0, permanent=False,
+                    error=ConnectionError("database briefly away"))
 
 
 def make_db(service, engine_name, database_urls, tmp_path):
@@ -183,6 +184,7 @@ def test_handler_that_keeps_failing_is_dead_lettered_with_reason_and_replayed(
         dbs, rabbit_config, rabbit_uri, container_factory):
     _, listener_db = dbs
     FAILURES["remaining"] = 10**6
+    FAILURES["error"] = RuntimeError("a bug in the handler")  # retrying cannot fix it
     container_factory(Listener, config={"LISTENER_DATABASE_URL": listener_db.url}).start()
     event = referral_submitted()
     event_dispatcher()("referrals", "referral.submitted", event)
@@ -192,7 +194,8 @@ def test_handler_that_keeps_failing_is_dead_lettered_with_reason_and_replayed(
     letter = letters[0]
     assert letter["event_id"] == event["event_id"]
     assert letter["handler"] == "listener.on_submitted"
-    assert "ConnectionError: database briefly away" in letter["reason"]
+    assert "RuntimeError: a bug in the handler" in letter["reason"]
+    assert letter["kind"] == "exhausted" and not letter["transient"]
     assert "failed after 3 attempts" in letter["reason"]
     assert seen(listener_db) == 0
     # listing does not consume
