@@ -63,7 +63,7 @@ provider.proxy = true;
 
 // The development form accepts any login; this one checks the account and its password.
 provider.use(async (ctx, next) => {
-  if (ctx.method === 'POST' && /^\/interaction\/[^/]+\/(submit|login)$/.test(ctx.path)) {
+  if (ctx.method === 'POST' && /^\/interaction\/[^/]+$/.test(ctx.path)) {
     const chunks = [];
     for await (const chunk of ctx.req) chunks.push(chunk);
     const body = querystring.parse(Buffer.concat(chunks).toString('utf8'));
@@ -72,7 +72,7 @@ provider.use(async (ctx, next) => {
       const account = accounts.get(String(body.login || '').trim().toLowerCase());
       if (!account || account.password !== body.password) {
         ctx.status = 303;
-        ctx.redirect(ctx.path.replace(/\/(submit|login)$/, ''));
+        ctx.redirect(ctx.path); // the sign-in form again
         return;
       }
       body.login = account.email.toLowerCase();
