@@ -22,7 +22,7 @@ from .problems import Forbidden, Unauthorized
 
 ROLES = frozenset({
     "trust_admin", "senco", "teacher", "outreach", "outreach_lead",
-    "partner_referrer", "cpd_admin", "auditor",
+    "partner_referrer", "cpd_admin", "auditor", "parent", "portal",
 })
 ALGORITHM = "RS256"
 
@@ -32,6 +32,7 @@ class Principal:
     sub: str
     org: str
     roles: frozenset
+    pupils: frozenset = frozenset()  # a parent's children (the `pupils` claim)
 
     def has_any(self, roles):
         return bool(self.roles & set(roles))
@@ -88,7 +89,7 @@ def private_key():
     return pem
 
 
-def issue_token(sub, org, roles, ttl=timedelta(hours=8), key=None):
+def issue_token(sub, org, roles, ttl=timedelta(hours=8), key=None, pupils=None):
     unknown = set(roles) - ROLES
     if unknown:
         raise ValueError(f"unknown roles: {', '.join(sorted(unknown))}")
@@ -98,6 +99,8 @@ def issue_token(sub, org, roles, ttl=timedelta(hours=8), key=None):
         "iss": settings.get("JWT_ISSUER"), "aud": settings.get("JWT_AUDIENCE"),
         "iat": now, "nbf": now, "exp": now + ttl, "jti": str(uuid.uuid4()),
     }
+    if pupils is not None:
+        claims["pupils"] = sorted(map(str, pupils))
     return jwt.encode(claims, key or private_key(), algorithm=ALGORITHM)
 
 
@@ -126,7 +129,11 @@ def verify_token(token) -> Principal:
     org, roles = claims.get("org"), claims.get("roles")
     if not isinstance(org, str) or not org or not isinstance(roles, list):
         raise Unauthorized("The token lacks the org or roles claim")
-    return Principal(sub=str(claims["sub"]), org=org, roles=frozenset(map(str, roles)))
+    pupils = claims.get("pupils") or []
+    if not isinstance(pupils, list):
+        raise Unauthorized("The token's pupils claim is not a list")
+    return Principal(sub=str(claims["sub"]), org=org, roles=frozenset(map(str, roles)),
+                     pupils=frozenset(map(str, pupils)))
 
 
 def authenticate(request) -> Principal:

@@ -29,7 +29,7 @@ _DEFAULTS = {
     "SMTP_STARTTLS": "false",
     "SMTP_TIMEOUT": "10",
     "OUTREACH_INBOX": "outreach@sen-trust.example",
-    "PUBLIC_BASE_URL": "http://localhost:8004",
+    "PUBLIC_BASE_URL": "http://localhost:8000",  # the portal (services/contracts/links.py)
     "JWT_ISSUER": "sen-trust",
     "JWT_AUDIENCE": "sen-trust-api",
     "OUTBOX_POLL_SECONDS": "1.0",

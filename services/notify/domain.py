@@ -88,7 +88,12 @@ TEMPLATES = (
       urgent=True),
 )
 DIGEST_TEMPLATE = Template(DIGEST_TEMPLATE_ID, 1, "digest", "staff", "digest", urgent=True)
-BY_ID = {t.id: t for t in TEMPLATES + (DIGEST_TEMPLATE,)}
+# The portal's one-time sign-in link, asked for by the portal (not caused by an event):
+# never opted out of, never held for quiet hours or a digest.
+SIGN_IN_TEMPLATE_ID = "sign-in-link"
+SIGN_IN_TEMPLATE = Template(SIGN_IN_TEMPLATE_ID, 1, "sign_in.link_requested", "requester",
+                            "sign_in", statutory=True, urgent=True)
+BY_ID = {t.id: t for t in TEMPLATES + (DIGEST_TEMPLATE, SIGN_IN_TEMPLATE)}
 
 
 @dataclass(frozen=True)
@@ -328,6 +333,21 @@ SAMPLE_CONTEXT = {
     "venue": "Riverside Primary School, hall", "waitlist_position": 2, "cpd_hours": 3.5,
     "previous_date": "Tuesday 5 January 2027", "previous_time": "15:30 to 17:00",
     "verification_code": "CPD-7KQ2-9XM4",
+    "url": "https://sen-trust.example/sign-in/link/sample",
+    "expires_at": "09:45 on 24 November 2026",
     "items": [{"subject": "Outreach referral REF-ABCD-1234 allocated",
                "link": "https://sen-trust.example/referrals/sample"}],
 }
+
+
+def sign_in_message(email, url, expires_at, *, trust_name):
+    """The sign-in link email. The url lives only in the message itself: not in the
+    delivery's context (what a digest or a resend reads) and never in a log."""
+    template = SIGN_IN_TEMPLATE
+    local = expires_at.astimezone(LOCAL_TZ)
+    context = {"trust_name": trust_name, "url": url,
+               "expires_at": f"{local:%H:%M} on {local:%-d %B %Y}",
+               "recipient": {"name": "", "audience": template.audience}}
+    subject, text, html = render(template, context, EMAIL)
+    return Message(template, Recipient(template.audience, email, None), subject, text, html,
+                   context={"trust_name": trust_name, "expires_at": context["expires_at"]})

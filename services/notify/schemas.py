@@ -124,3 +124,28 @@ class NotifyReceiptSchema(Schema):
     created_at = fields.String(load_default=None, allow_none=True)
     completed_at = fields.String(load_default=None, allow_none=True)
     sent_at = fields.String(load_default=None, allow_none=True)
+
+
+class SignInLinkSchema(Schema):
+    """The portal asks for a one-time sign-in link to be emailed. The link must be the
+    portal's own sign-in page (links.py), so this endpoint cannot send anything else."""
+
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False,
+                     validate=validate.Length(max=2000))
+    expires_at = fields.AwareDateTime(required=True)
+
+    @validates("url")
+    def _a_sign_in_page(self, value, **kwargs):
+        from services.contracts import links
+        prefix = links.base_url() + links.path("sign_in_link", token="")
+        token = value[len(prefix):] if value.startswith(prefix) else ""
+        if not token or "/" in token or "?" in token or "#" in token:
+            raise ValidationError("Must be a sign-in link of the portal "
+                                  f"({prefix}<token>)")
+
+    @validates("expires_at")
+    def _in_the_future(self, value, **kwargs):
+        from datetime import UTC, datetime
+        if value <= datetime.now(UTC):
+            raise ValidationError("Must be in the future")

@@ -3,6 +3,7 @@ into messages and send them; the staff API (proof of notice, resend,
 template preview, recipient preferences)."""
 
 import hmac
+import uuid
 from datetime import time
 
 from sqlalchemy import delete, select, update
@@ -16,6 +17,7 @@ from services.common.outbox import OutboxRelay
 from services.common.problems import Conflict, NotFound, Unauthorized
 from services.common.service import PlatformService
 from services.common.timers import timer_from_setting
+from services.contracts import links
 
 from . import channels, delivery, domain
 from .models import (
@@ -35,6 +37,7 @@ from .schemas import (
     PreferenceSchema,
     PreviewQuerySchema,
     PreviewSchema,
+    SignInLinkSchema,
 )
 
 SERVICE = "notify"
@@ -57,16 +60,9 @@ def _digest_time():
     return time.fromisoformat(settings.get("DIGEST_TIME", default="07:30"))
 
 
-def _base_url():
-    return settings.get("PUBLIC_BASE_URL").rstrip("/")
-
-
-def _parent_url():
-    return settings.get("PARENT_PORTAL_URL", default=_base_url()).rstrip("/")
-
-
-def _cpd_url(path):
-    return settings.get("PUBLIC_BASE_URL", service="cpd").rstrip("/") + "/" + path.lstrip("/")
+def _page(name, **ids):
+    """Every link in every message is a portal page, built in one place (links.py)."""
+    return links.url(name, **ids)
 
 
 def _when(session):
@@ -148,7 +144,7 @@ class NotifyService(PlatformService):
             "from_school_name": self._org_name(uow, data["from_org_id"]),
             "to_school_name": self._org_name(uow, data["to_org_id"]),
             "moved_on": _day(data["moved_on"]),
-            "link": f"{_base_url()}/api/v1/pupils/{data['pupil_id']}",
+            "link": _page("pupil", pupil_id=data["pupil_id"]),
         }
         self._pupil_messages(event, uow, context, senco_org=data["to_org_id"])
 
@@ -156,23 +152,23 @@ class NotifyService(PlatformService):
     def on_passport_published(self, event, uow):
         data = event["data"]
         context = {"version": data["version"],
-                   "link": f"{_base_url()}/api/v1/pupils/{data['pupil_id']}/passport",
-                   "parent_link": f"{_parent_url()}/passport/{data['passport_id']}"}
+                   "link": _page("passport", pupil_id=data["pupil_id"]),
+                   "parent_link": _page("passport", pupil_id=data["pupil_id"])}
         self._pupil_messages(event, uow, context)
 
     @subscribe("pupils", "ehcp.review_due")
     def on_ehcp_review_due(self, event, uow):
         data = event["data"]
         context = {"due_date": _day(data["due_date"]),
-                   "link": f"{_base_url()}/api/v1/pupils/{data['pupil_id']}/ehcp",
-                   "parent_link": f"{_parent_url()}/ehc-plan/{data['plan_id']}"}
+                   "link": _page("ehc_plan", pupil_id=data["pupil_id"]),
+                   "parent_link": _page("ehc_plan", pupil_id=data["pupil_id"])}
         self._pupil_messages(event, uow, context)
 
     @subscribe("pupils", "ehcp.deadline_at_risk")
     def on_ehcp_deadline_at_risk(self, event, uow):
         data = event["data"]
         context = {"due_date": _day(data["due_date"]), "deadline": _words(data["deadline"]),
-                   "link": f"{_base_url()}/api/v1/pupils/{data['pupil_id']}/ehcp"}
+                   "link": _page("ehc_plan", pupil_id=data["pupil_id"])}
         self._pupil_messages(event, uow, context)
 
     def _pupil_messages(self, event, uow, context, senco_org=None):
@@ -210,7 +206,7 @@ class NotifyService(PlatformService):
 
     @subscribe("referrals", "referral.info_requested")
     def on_referral_info_requested(self, event, uow):
-        self._referral(event, uow)
+        self._referral(event, uow, page="referral_respond")
 
     @subscribe("referrals", "referral.accepted")
     def on_referral_accepted(self, event, uow):
@@ -249,7 +245,7 @@ class NotifyService(PlatformService):
         data = event["data"]
         self._referral(event, uow, clock=data["clock"], due_date=_day(data["due_date"]))
 
-    def _referral(self, event, uow, **extra):
+    def _referral(self, event, uow, page="referral", **extra):
         data = event["data"]
         contact = data["contact"]
         projection = uow.session.get(ReferralContact, data["referral_id"]) or ReferralContact(
@@ -265,7 +261,7 @@ class NotifyService(PlatformService):
             "school_name": self._org_name(uow, data["school_org_id"], "a partner school"),
             "contact_name": contact["name"],
             "practitioner_name": projection.practitioner_name or "",
-            "link": f"{_base_url()}/api/v1/referrals/{data['referral_id']}",
+            "link": _page(page, referral_id=data["referral_id"]),
             "trust_name": _trust_name(),
             **extra,
         }
@@ -304,25 +300,25 @@ class NotifyService(PlatformService):
         context = {"course_title": data["course_title"], "trust_name": _trust_name(),
                    "cpd_hours": f"{data['cpd_hours']:g}",
                    "verification_code": data["verification_code"],
-                   "link": _cpd_url(data["verify_path"])}
+                   "link": _page("cpd_certificate", certificate_id=data["certificate_id"])}
         self._attendee_messages(event, uow, context, data["certificate_id"])
 
     @subscribe("cpd", "session.cancelled")
     def on_session_cancelled(self, event, uow):
-        self._session_change(event, uow)
+        self._session_change(event, uow, link=_page("cpd_catalogue"))
 
     @subscribe("cpd", "session.rescheduled")
     def on_session_rescheduled(self, event, uow):
         previous = _when(event["data"]["previous"])
-        self._session_change(event, uow, previous_date=previous["session_date"],
+        self._session_change(event, uow, link=_page("cpd_bookings"),
+                             previous_date=previous["session_date"],
                              previous_time=previous["session_time"])
 
     def _session_change(self, event, uow, **extra):
         """Everyone booked on a session hears that it was cancelled or moved."""
         data = event["data"]
         context = {"course_title": data["course_title"], "trust_name": _trust_name(),
-                   **_when(data["session"]),
-                   "link": _cpd_url(f"/api/v1/cpd/courses/{data['course_id']}"), **extra}
+                   **_when(data["session"]), **extra}
         people = {domain.CPD_ATTENDEE: [
             domain.Recipient(domain.CPD_ATTENDEE, a["email"], a["name"])
             for a in data["attendees"]]}
@@ -331,7 +327,8 @@ class NotifyService(PlatformService):
     def _booking(self, event, uow, **extra):
         data = event["data"]
         context = {"course_title": data["course_title"], "trust_name": _trust_name(),
-                   **_when(data["session"]), "link": _cpd_url(data["calendar_path"]), **extra}
+                   **_when(data["session"]),
+                   "link": _page("cpd_booking_calendar", booking_id=data["booking_id"]), **extra}
         self._attendee_messages(event, uow, context, data["booking_id"])
 
     def _attendee_messages(self, event, uow, context, ref):
@@ -444,6 +441,20 @@ class NotifyService(PlatformService):
                 "channel": query["channel"],
                 "language": domain.render_language(template, query["language"]),
                 "subject": subject, "text": text, "html": html}
+
+    @api("POST", "/api/v1/sign-in-links", roles=("portal",), body=SignInLinkSchema,
+         status=202, summary="Email a one-time sign-in link (the portal's own principal only)")
+    def send_sign_in_link(self, request, principal, body):
+        message = domain.sign_in_message(body["email"].strip().lower(), body["url"],
+                                         body["expires_at"], trust_name=_trust_name())
+        request_id = str(uuid.uuid4())
+        pseudo_event = {"event_id": request_id, "type": domain.SIGN_IN_TEMPLATE.event_type,
+                        "org_id": principal.org, "occurred_at": utcnow(), "data": {}}
+        with self.db.unit_of_work() as uow:
+            ids = delivery.record(uow, pseudo_event, [message], subject_kind="sign_in",
+                                  subject_ref=request_id)
+            uow.after_commit(lambda: [delivery.deliver(self.db, i) for i in ids])
+        return 202, {"status": "accepted"}
 
     @api("PUT", "/api/v1/notification-preferences", roles=PREFERENCE_EDITORS,
          body=PreferenceSchema, response=PreferenceSchema,

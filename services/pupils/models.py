@@ -218,3 +218,20 @@ class AuditEntry(Base):
     pupil_id: Mapped[str] = mapped_column(String(36), index=True)
     pupil_org_id: Mapped[str] = mapped_column(String(36), index=True)
     endpoint: Mapped[str] = mapped_column(String(100))
+
+
+class StaffMember(Base):
+    """The staff directory: one membership (a person's roles at one organisation) per
+    row; a person may hold several. The portal's sign-in asks it who someone is."""
+
+    __tablename__ = "staff_members"
+    __table_args__ = (UniqueConstraint("email", "org_id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)  # lower case
+    name: Mapped[str] = mapped_column(String(200))
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    roles: Mapped[str] = mapped_column(String(300))  # comma-separated, sorted
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

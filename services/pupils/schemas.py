@@ -3,8 +3,9 @@
 import re
 from datetime import date
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from services.common.auth import ROLES
 from services.common.paging import MAX_OFFSET, PageQuerySchema, page_schema
 from services.contracts.events import ORG_KINDS
 from services.contracts.sen import (
@@ -435,3 +436,135 @@ class ErasureSchema(Schema):
 class ErasureResultSchema(Schema):
     pupil_id = fields.String()
     mode = fields.String()
+
+
+# -- the staff directory and sign-in lookup -------------------------------------------
+
+# Roles a staff membership may carry: every kit role but the parent's (a guardian is
+# known from the pupils' guardians) and the portal's own service principal.
+STAFF_ROLES = tuple(sorted(ROLES - {"parent", "portal"}))
+
+
+def _lower(value):
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+class StaffRolesField(fields.List):
+    def __init__(self, **kwargs):
+        super().__init__(fields.String(validate=validate.OneOf(STAFF_ROLES)),
+                         validate=validate.Length(min=1, max=len(STAFF_ROLES)), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return sorted(set(super()._deserialize(value, attr, data, **kwargs)))
+
+
+class StaffCreateSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    org_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    roles = StaffRolesField(required=True)
+    active = fields.Boolean(load_default=True)
+
+    @post_load
+    def _normalise(self, data, **kwargs):
+        return {**data, "email": _lower(data["email"]), "name": data["name"].strip()}
+
+
+class StaffUpdateSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    roles = StaffRolesField()
+    active = fields.Boolean()
+
+    @validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Send at least one of name, roles, active")
+
+
+class StaffMemberSchema(Schema):
+    id = fields.String()
+    email = fields.String()
+    name = fields.String()
+    org_id = fields.String()
+    roles = fields.Function(lambda m: [r for r in m.roles.split(",") if r])
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class StaffQuerySchema(PageQuerySchema):
+    org_id = fields.String(validate=validate.Length(min=1, max=36))
+    email = fields.String(validate=validate.Length(min=1, max=254))
+
+
+StaffPageSchema = page_schema(StaffMemberSchema, "StaffPage")
+
+
+class SignInLookupSchema(Schema):
+    email = fields.String(required=True, validate=validate.Length(min=3, max=254))
+
+    @post_load
+    def _normalise(self, data, **kwargs):
+        return {"email": _lower(data["email"])}
+
+
+class SignInMembershipSchema(Schema):
+    org_id = fields.String()
+    org_name = fields.String()
+    org_kind = fields.String()
+    roles = fields.List(fields.String())
+    name = fields.String()
+
+
+class SignInGuardianSchema(Schema):
+    pupil_id = fields.String()
+    org_id = fields.String()
+    org_name = fields.String()
+    pupil_name = fields.String()
+
+
+class SignInLookupResultSchema(Schema):
+    staff = fields.List(fields.Nested(SignInMembershipSchema))
+    guardian_of = fields.List(fields.Nested(SignInGuardianSchema))
+
+
+# -- what a parent may read: the published passport, the EHC plan's dates ------------
+
+class ParentPassportSchema(Schema):
+    """A published passport version as the child's parent reads it (no drafts, no
+    staff identities)."""
+
+    id = fields.String()
+    version = fields.Integer()
+    status = fields.String()
+    about_me = fields.String()
+    strengths = fields.String()
+    needs = fields.String()
+    what_helps = fields.String()
+    what_does_not_help = fields.String()
+    pupil_voice = fields.String()
+    published_at = fields.DateTime(allow_none=True)
+
+
+class ParentPassportVersionsSchema(Schema):
+    items = fields.List(fields.Nested(ParentPassportSchema))
+    current = fields.Nested(ParentPassportSchema, allow_none=True)
+
+
+class ParentEhcPlanSchema(Schema):
+    """An EHC plan's dates and statutory deadlines, and the next annual review."""
+
+    id = fields.String()
+    pupil_id = fields.String()
+    request_date = fields.Date()
+    decision_to_assess_on = fields.Date(allow_none=True)
+    decision_to_issue_on = fields.Date(allow_none=True)
+    issued_on = fields.Date(allow_none=True)
+    last_review_on = fields.Date(allow_none=True)
+    next_review_due = fields.Function(
+        lambda p: (p["deadlines"].get("annual_review") or {}).get("due"))
+    deadlines = fields.Dict(keys=fields.String(), values=fields.Nested(DeadlineSchema))
+
+
+class ParentEhcPlanListSchema(Schema):
+    items = fields.List(fields.Nested(ParentEhcPlanSchema))

@@ -8,18 +8,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
 
 from services.common import settings
 from services.common.consumer import subscribe
 from services.common.db import DatabaseProvider
 from services.common.http import api, json_response
 from services.common.outbox import OutboxRelay
-from services.common.problems import Conflict, Unprocessable
+from services.common.problems import Conflict, NotFound, Unprocessable
 from services.common.service import PlatformService
 from services.common.timers import timer_from_setting
 
-from . import importer, onboarding, records
-from .models import Base, EhcPlan, Organisation
+from . import directory, importer, onboarding, records
+from .models import Base, EhcPlan, Organisation, Pupil
 from .schemas import (
     AuditPageSchema,
     AuditQuerySchema,
@@ -42,6 +43,8 @@ from .schemas import (
     OrganisationCreateSchema,
     OrganisationPageSchema,
     OrganisationSchema,
+    ParentEhcPlanListSchema,
+    ParentPassportVersionsSchema,
     PassportDraftSchema,
     PassportVersionSchema,
     PassportVersionsSchema,
@@ -52,12 +55,23 @@ from .schemas import (
     PupilUpdateSchema,
     SenHistorySchema,
     SenStatusChangeSchema,
+    SignInLookupResultSchema,
+    SignInLookupSchema,
+    StaffCreateSchema,
+    StaffMemberSchema,
+    StaffPageSchema,
+    StaffQuerySchema,
+    StaffUpdateSchema,
 )
 
 log = logging.getLogger(__name__)
 
 READERS = ("trust_admin", "senco", "teacher")  # teacher: read-only
 WRITERS = ("trust_admin", "senco")
+PARENT = "parent"  # a guardian: the published passport and the EHC plan's dates only
+STAFF_ADMIN = ("trust_admin",)
+STAFF_READERS = ("trust_admin", "senco")  # a senco: their own organisation's staff
+STAFF = "/api/v1/staff/<string:member_id>"
 ENGLAND = ZoneInfo("Europe/London")
 PUPIL = "/api/v1/pupils/<string:pupil_id>"
 PLAN = PUPIL + "/ehc-plans/<string:plan_id>"
@@ -65,6 +79,21 @@ PLAN = PUPIL + "/ehc-plans/<string:plan_id>"
 
 def today():
     return datetime.now(ENGLAND).date()
+
+
+def parent_pupil(session, principal, pupil_id):
+    """A parent's child: named in the token's pupils claim and still in the pupils'
+    guardians with this address and parental responsibility; 404 otherwise."""
+    pupil = session.execute(select(Pupil).where(
+        Pupil.id == pupil_id, Pupil.anonymised_at.is_(None))).scalar_one_or_none()
+    if (pupil is None or pupil_id not in principal.pupils
+            or not directory.is_guardian(session, principal.sub, pupil_id)):
+        raise NotFound("No such pupil")
+    return pupil
+
+
+def is_parent(principal):
+    return PARENT in principal.roles and not principal.has_any(READERS)
 
 
 def detail(session, pupil):
@@ -176,15 +205,23 @@ class PupilsService(PlatformService):
             pupil = records.get_pupil(uow.session, principal, pupil_id, lock=True)
             return records.publish_passport(uow, pupil, version, actor=principal.sub)
 
-    @api("GET", PUPIL + "/passport", roles=READERS, response=PassportVersionsSchema,
-         summary="A pupil's passport: the current published version and every version")
+    @api("GET", PUPIL + "/passport", roles=READERS + (PARENT,),
+         response=PassportVersionsSchema,
+         summary="A pupil's passport: the current published version and every version "
+                 "(a parent: the latest published version only)")
     def get_passport(self, request, principal, pupil_id):
+        parent = is_parent(principal)
         with self.db.unit_of_work() as uow:
-            pupil = records.get_pupil(uow.session, principal, pupil_id)
+            pupil = (parent_pupil(uow.session, principal, pupil_id) if parent
+                     else records.get_pupil(uow.session, principal, pupil_id))
             records.audit(uow.session, principal, [pupil], "get_passport")
             items = records.passport_versions(uow.session, pupil.id)
         published = [v for v in items if v.status == "published"]
-        return {"items": items, "current": published[-1] if published else None}
+        current = published[-1] if published else None
+        if parent:
+            return json_response(ParentPassportVersionsSchema().dump(
+                {"items": [current] if current else [], "current": current}))
+        return {"items": items, "current": current}
 
     # -- EHC plans -------------------------------------------------------------------
 
@@ -200,15 +237,21 @@ class PupilsService(PlatformService):
             plan = records.create_plan(uow.session, pupil, body)
             return records.plan_view(uow.session, plan)
 
-    @api("GET", PUPIL + "/ehc-plans", roles=READERS, response=EhcPlanListSchema,
-         summary="A pupil's EHC plans with their statutory deadlines")
+    @api("GET", PUPIL + "/ehc-plans", roles=READERS + (PARENT,), response=EhcPlanListSchema,
+         summary="A pupil's EHC plans with their statutory deadlines (a parent: the "
+                 "dates, deadlines and next review)")
     def list_plans(self, request, principal, pupil_id):
+        parent = is_parent(principal)
         with self.db.unit_of_work() as uow:
-            pupil = records.get_pupil(uow.session, principal, pupil_id)
+            pupil = (parent_pupil(uow.session, principal, pupil_id) if parent
+                     else records.get_pupil(uow.session, principal, pupil_id))
             records.audit(uow.session, principal, [pupil], "list_plans")
             plans = uow.session.execute(select(EhcPlan).where(
                 EhcPlan.pupil_id == pupil.id)).scalars().all()
-            return {"items": [records.plan_view(uow.session, p) for p in plans]}
+            items = [records.plan_view(uow.session, p) for p in plans]
+        if parent:
+            return json_response(ParentEhcPlanListSchema().dump({"items": items}))
+        return {"items": items}
 
     @api("PATCH", PLAN, roles=WRITERS, body=EhcPlanUpdateSchema, response=EhcPlanSchema,
          summary="Record the steps of an EHC plan (decisions, issue, reviews)")
@@ -271,6 +314,51 @@ class PupilsService(PlatformService):
         report = importer.import_csv(self.db, org.id, lines, actor=principal.sub,
                                      today=today())
         return report.as_dict()
+
+    # -- the staff directory and the portal's sign-in lookup ---------------------------
+
+    @api("GET", "/api/v1/staff", roles=STAFF_READERS, query=StaffQuerySchema,
+         response=StaffPageSchema,
+         summary="The staff directory (a school's senco: their own organisation's staff)")
+    def list_staff(self, request, principal, query):
+        with self.db.session() as s:
+            return directory.list_members(s, principal, query)
+
+    @api("POST", "/api/v1/staff", roles=STAFF_ADMIN, body=StaffCreateSchema,
+         response=StaffMemberSchema, status=201,
+         summary="Give a person roles at an organisation")
+    def add_staff(self, request, principal, body):
+        with self.db.unit_of_work() as uow:
+            return directory.add_member(uow, body, actor=principal.sub)
+
+    @api("GET", STAFF, roles=STAFF_READERS, response=StaffMemberSchema,
+         summary="One staff membership")
+    def get_staff(self, request, principal, member_id):
+        with self.db.session() as s:
+            return directory.get_member(s, principal, member_id)
+
+    @api("PATCH", STAFF, roles=STAFF_ADMIN, body=StaffUpdateSchema,
+         response=StaffMemberSchema, summary="Change a membership's name, roles or active flag")
+    def change_staff(self, request, principal, body, member_id):
+        with self.db.unit_of_work() as uow:
+            member = directory.get_member(uow.session, principal, member_id, lock=True)
+            return directory.change_member(uow, member, body, actor=principal.sub)
+
+    @api("DELETE", STAFF, roles=STAFF_ADMIN, status=204,
+         summary="Remove a membership from the directory")
+    def remove_staff(self, request, principal, member_id):
+        with self.db.unit_of_work() as uow:
+            member = directory.get_member(uow.session, principal, member_id, lock=True)
+            directory.remove_member(uow, member, actor=principal.sub)
+        return Response(status=204)
+
+    @api("POST", "/api/v1/sign-in/lookup", roles=("portal",), body=SignInLookupSchema,
+         response=SignInLookupResultSchema,
+         summary="The portal's sign-in: an address's memberships and the pupils it is a "
+                 "guardian of (the same answer shape for an unknown address)")
+    def sign_in_lookup(self, request, principal, body):
+        with self.db.session() as s:
+            return directory.sign_in_lookup(s, body["email"])
 
     # -- audit, subject access and erasure ---------------------------------------------
 

@@ -85,12 +85,20 @@ def event_of(action):
     return TRANSITIONS[action][2]
 
 
+def roles_for(action):
+    """The roles that may take `action`: the API's entrypoints authorise with this list."""
+    return TRANSITIONS[action][3]
+
+
 def may(action, roles):
-    return bool(set(roles) & set(TRANSITIONS[action][3]))
+    return bool(set(roles) & set(roles_for(action)))
 
 
-def allowed_actions(status):
-    return sorted(a for a, (sources, *_rest) in TRANSITIONS.items() if status in sources)
+def allowed_actions(status, roles=None):
+    """The actions the state machine allows from `status`; given the caller's roles,
+    only those the caller may take (the same rule that authorises each action)."""
+    return sorted(a for a, (sources, *_rest) in TRANSITIONS.items()
+                  if status in sources and (roles is None or may(a, roles)))
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,13 @@ def html(body, status=200):
                     headers=SECURITY_HEADERS)
 
 
+def for_caller(principal, referral):
+    """The referral with the actions this caller may take next: the state machine's
+    moves from its status that the caller's roles are authorised for."""
+    referral.caller_actions = domain.allowed_actions(referral.status, principal.roles)
+    return referral
+
+
 def clock_settings():
     """(acknowledge, triage) working days: REFERRALS_ACKNOWLEDGE_WORKING_DAYS and
     REFERRALS_TRIAGE_WORKING_DAYS (defaults 2 and 10)."""
@@ -147,7 +154,7 @@ class ReferralsService(PlatformService):
          response=ReferralSchema, status=201,
          summary="Submit an outreach referral (complete body; drafts: POST /api/v1/referrals/drafts)")
     def create_referral(self, request, principal, body):
-        return submit_new(self.db, principal, body)
+        return for_caller(principal, submit_new(self.db, principal, body))
 
     @api("POST", "/api/v1/referrals/drafts", roles=("partner_referrer",),
          body=ReferralDraftSchema, response=ReferralSchema, status=201,
@@ -156,7 +163,7 @@ class ReferralsService(PlatformService):
         now = utcnow()
         with self.db.unit_of_work() as uow:
             referral = records.create_draft(uow, principal, body, now)
-        return referral
+        return for_caller(principal, referral)
 
     @api("PATCH", PATH, roles=("partner_referrer",), body=ReferralDraftSchema,
          response=ReferralSchema,
@@ -164,7 +171,7 @@ class ReferralsService(PlatformService):
     def edit_referral(self, request, principal, body, referral_id):
         with self.db.unit_of_work() as uow:
             referral = records.edit_referral(uow, principal, referral_id, body)
-        return referral
+        return for_caller(principal, referral)
 
     @api("GET", "/api/v1/referrals", roles=READERS, query=ListQuerySchema,
          response=ReferralPageSchema,
@@ -172,7 +179,8 @@ class ReferralsService(PlatformService):
     def list_referrals(self, request, principal, query):
         with self.db.session() as s:
             total, items = records.list_referrals(s, principal, query)
-        return {"items": items, "total": total, "limit": query["limit"],
+        return {"items": [for_caller(principal, r) for r in items], "total": total,
+                "limit": query["limit"],
                 "offset": query["offset"]}
 
     @api("GET", "/api/v1/referrals/overdue", roles=TRIAGE_READERS, response=OverdueListSchema,
@@ -187,7 +195,7 @@ class ReferralsService(PlatformService):
     @api("GET", PATH, roles=READERS, response=ReferralSchema, summary="Get one referral")
     def get_referral(self, request, principal, referral_id):
         with self.db.session() as s:
-            return records.load_referral(s, principal, referral_id)
+            return for_caller(principal, records.load_referral(s, principal, referral_id))
 
     @api("GET", PATH + "/transitions", roles=READERS, response=TransitionSchema,
          summary="A referral's history: every transition with who and when")
@@ -197,13 +205,15 @@ class ReferralsService(PlatformService):
 
     # -- the school's actions -------------------------------------------------------
 
-    @api("POST", PATH + "/submit", roles=("partner_referrer",), body=SubmitSchema,
+    @api("POST", PATH + "/submit", roles=domain.roles_for("submit"), body=SubmitSchema,
          response=ReferralSchema,
          summary="Submit a draft, or resubmit with the information outreach asked for")
     def submit(self, request, principal, body, referral_id):
-        return submit_existing(self.db, principal, referral_id, body.get("info_answer"))
+        return for_caller(principal, submit_existing(self.db, principal, referral_id,
+                                                     body.get("info_answer")))
 
-    @api("POST", PATH + "/withdraw", roles=("partner_referrer",), response=ReferralSchema,
+    @api("POST", PATH + "/withdraw", roles=domain.roles_for("withdraw"),
+         response=ReferralSchema,
          summary="Withdraw a referral before it is accepted")
     def withdraw(self, request, principal, referral_id):
         return self._simple(principal, referral_id, "withdraw")
@@ -215,15 +225,15 @@ class ReferralsService(PlatformService):
     def acknowledge(self, request, principal, referral_id):
         with self.db.unit_of_work() as uow:
             referral = records.acknowledge(uow, principal, referral_id)
-        return referral
+        return for_caller(principal, referral)
 
-    @api("POST", PATH + "/request-info", roles=domain.TRIAGE, body=RequestInfoSchema,
+    @api("POST", PATH + "/request-info", roles=domain.roles_for("request_info"), body=RequestInfoSchema,
          response=ReferralSchema, summary="Ask the school for more information")
     def request_info(self, request, principal, body, referral_id):
         now = utcnow()
         with self.db.unit_of_work() as uow:
             referral = records.request_info(uow, principal, referral_id, body["question"], now)
-        return referral
+        return for_caller(principal, referral)
 
     @api("GET", PATH + "/triage", roles=TRIAGE_READERS, response=TriageSchema,
          summary="Check a referral against its agreement's acceptance criteria")
@@ -235,35 +245,35 @@ class ReferralsService(PlatformService):
         return {"referral_id": referral.id, "agreement_id": agreement and agreement.id,
                 "all_met": all(c.met for c in criteria), "criteria": criteria}
 
-    @api("POST", PATH + "/accept", roles=domain.TRIAGE, response=ReferralSchema,
+    @api("POST", PATH + "/accept", roles=domain.roles_for("accept"), response=ReferralSchema,
          summary="Accept at triage (criteria of this term's agreement must be met; over the "
                  "cap the referral waits for a place)")
     def accept(self, request, principal, referral_id):
         now = utcnow()
         with self.db.unit_of_work() as uow:
             referral = records.accept(uow, principal, referral_id, now)
-        return referral
+        return for_caller(principal, referral)
 
-    @api("POST", PATH + "/decline", roles=domain.TRIAGE, body=DeclineSchema,
+    @api("POST", PATH + "/decline", roles=domain.roles_for("decline"), body=DeclineSchema,
          response=ReferralSchema, summary="Decline at triage, with a reason code")
     def decline(self, request, principal, body, referral_id):
         now = utcnow()
         with self.db.unit_of_work() as uow:
             referral = records.decline(uow, principal, referral_id, body["reason"], now)
-        return referral
+        return for_caller(principal, referral)
 
-    @api("POST", PATH + "/allocate", roles=domain.TRIAGE, body=AllocateSchema,
+    @api("POST", PATH + "/allocate", roles=domain.roles_for("allocate"), body=AllocateSchema,
          response=ReferralSchema,
          summary="Allocate an accepted referral (with a place) to an outreach practitioner")
     def allocate(self, request, principal, body, referral_id):
         now = utcnow()
         with self.db.unit_of_work() as uow:
             referral = records.allocate(uow, principal, referral_id, body["practitioner"], now)
-        return referral
+        return for_caller(principal, referral)
 
     # -- visits, report, closure ---------------------------------------------------
 
-    @api("POST", PATH + "/visits", roles=domain.PRACTICE, body=VisitCreateSchema,
+    @api("POST", PATH + "/visits", roles=domain.roles_for("log_visit"), body=VisitCreateSchema,
          response=VisitSchema, status=201,
          summary="Log a visit; beyond the hours left needs a trust_admin override (marked)")
     def log_visit(self, request, principal, body, referral_id):
@@ -278,28 +288,28 @@ class ReferralsService(PlatformService):
         with self.db.session() as s:
             return records.visits(s, principal, referral_id)
 
-    @api("POST", PATH + "/report", roles=domain.PRACTICE, body=ReportCreateSchema,
+    @api("POST", PATH + "/report", roles=domain.roles_for("issue_report"), body=ReportCreateSchema,
          response=ReferralSchema,
          summary="Issue the outreach report; recommendations may name CPD courses")
     def issue_report(self, request, principal, body, referral_id):
         now = utcnow()
         with self.db.unit_of_work() as uow:
             referral = records.issue_report(uow, principal, referral_id, body, now)
-        return referral
+        return for_caller(principal, referral)
 
-    @api("POST", PATH + "/close", roles=domain.TRIAGE, body=CloseSchema,
+    @api("POST", PATH + "/close", roles=domain.roles_for("close"), body=CloseSchema,
          response=ReferralSchema, summary="Close with an outcome (frees a place)")
     def close(self, request, principal, body, referral_id):
         now = utcnow()
         with self.db.unit_of_work() as uow:
             referral = records.close(uow, principal, referral_id, body["outcome"], now)
-        return referral
+        return for_caller(principal, referral)
 
     def _simple(self, principal, referral_id, action):
         now = utcnow()
         with self.db.unit_of_work() as uow:
             referral = records.simple_action(uow, principal, referral_id, action, now)
-        return referral
+        return for_caller(principal, referral)
 
     # -- agreements ----------------------------------------------------------------
 

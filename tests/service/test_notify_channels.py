@@ -622,7 +622,7 @@ def test_booking_and_certificate_messages(notify, servers):
         "Your certificate for Supporting transitions"}
     promoted = by_subject["A place is now yours: Supporting transitions on Tuesday 12 "
                           "January 2027"]
-    assert "15:30 to 17:00" in promoted and "/api/v1/cpd/calendar/k3y.ics" in promoted
+    assert "15:30 to 17:00" in promoted and "/cpd/bookings/b-1/calendar.ics" in promoted
     assert "number 2" in by_subject["You are on the waiting list for Supporting transitions"]
     assert "3.5 hours" in by_subject["Your certificate for Supporting transitions"]
     assert {d.subject_kind for d in deliveries(db)} == {"cpd"}

@@ -117,3 +117,33 @@ class EhcpDeadlineAtRiskV1(Schema):
     plan_id = fields.String(required=True)
     deadline = fields.String(required=True, validate=validate.OneOf(EHCP_DEADLINES))
     due_date = fields.Date(required=True)
+
+
+class _StaffMemberFields(Schema):
+    member_id = fields.String(required=True)
+    org_id = fields.String(required=True)
+    email = fields.Email(required=True)  # how notify reaches a SENCO or a practitioner
+    name = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    active = fields.Boolean(required=True)
+
+
+@event("staff.member_added", 1, "pupils",
+       "A person was given roles at an organisation in the staff directory.")
+class StaffMemberAddedV1(_StaffMemberFields):
+    pass
+
+
+@event("staff.member_changed", 1, "pupils",
+       "A staff membership's name, roles or active flag changed (the current values).")
+class StaffMemberChangedV1(_StaffMemberFields):
+    changed = fields.List(fields.String(), required=True)
+
+
+@event("staff.member_removed", 1, "pupils",
+       "A staff membership was removed from the directory: the person no longer holds "
+       "roles at that organisation.")
+class StaffMemberRemovedV1(Schema):
+    member_id = fields.String(required=True)
+    org_id = fields.String(required=True)
+    email = fields.Email(required=True)
