@@ -94,7 +94,7 @@ def main():
                 print(f"{service} did not become ready; see {log_dir / service}.log",
                       file=sys.stderr)
                 return 1
-        print("\nOnboarding the demo organisations:")
+        print("\nSeeding the demo trust, schools, pupils, staff and agreement:")
         senctl.main(["demo"])
         portal_ok = _start_portal(env, ports["portal"], oidc_port, var, log_dir, procs)
         token = _capture(["token", "--sub", "jo.smith@riverside.example", "--org", "100001",
@@ -111,7 +111,7 @@ def main():
         print(f"  logs       {log_dir}")
         print(f"\nDemo token (partner_referrer at Riverside Primary School):\n{token}\n")
         print("Submit a referral (two emails appear in var/mail/):\n")
-        print(CURL.format(url=referrals, token=token))
+        print(curl(referrals, token))
         if portal_ok:
             print(_sign_in_help(env["PUBLIC_BASE_URL"], var))
         print("\nCtrl-C stops everything.")
@@ -186,15 +186,15 @@ def _capture(argv):
 CURL = """curl -s -X POST {url}/api/v1/referrals \\
   -H "Authorization: Bearer {token}" \\
   -H "Content-Type: application/json" \\
-  -d '{{"pupil": {{"first_name": "Sam", "last_name": "Taylor", "date_of_birth": "2016-03-01",
-                 "upn": "B801200005001"}},
-       "contact": {{"name": "Jo Smith", "email": "jo.smith@riverside.example",
-                   "phone": "01632 960000"}},
-       "areas_of_need": ["communication_and_interaction"],
-       "need_types": ["ASD"],
-       "concerns": "Finds transitions between lessons very hard.",
-       "support_so_far": "Visual timetable and a quiet space since September.",
-       "parental_consent": {{"given": true, "date": "2026-11-01", "given_by": "Parent"}}}}'"""
+  -d '{body}'"""
+
+
+def curl(url, token):
+    """The banner's curl: the demo referral, which meets this term's demo agreement."""
+    import json
+
+    from .demo_people import DEMO_REFERRAL
+    return CURL.format(url=url, token=token, body=json.dumps(DEMO_REFERRAL, indent=2))
 
 
 if __name__ == "__main__":

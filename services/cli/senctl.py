@@ -187,30 +187,10 @@ def cmd_contracts(args):
 
 
 def cmd_demo(args):
-    """Onboard a demo trust and partner school (once) and print their ids."""
-    from services.pupils import onboarding
-    db = _pupils_db()
-    demo = [
-        {"name": "Demo Special Schools Trust", "kind": "trust",
-         "contact_email": "office@demo-trust.example", "urn": None, "laestab": None},
-        {"name": "Riverside Primary School", "kind": "partner_school", "urn": "100001",
-         "laestab": "2021001", "phase": "primary", "contact_email": "senco@riverside.example"},
-    ]
-    for data in demo:
-        key = data["urn"] or None
-        org = onboarding.find(db, key) if key else _find_by_name(db, data["name"])
-        if org is None:
-            org = onboarding.onboard(db, data, actor="senctl-demo")
-        print(f"{org.kind}\t{org.id}\t{org.urn or '-'}\t{org.name}")
+    """Seed the demo trust, its schools, pupils, staff and agreement (once each)."""
+    from . import demo
+    demo.seed()
     return 0
-
-
-def _find_by_name(db, name):
-    from sqlalchemy import select
-
-    from services.pupils.models import Organisation
-    with db.session() as s:
-        return s.execute(select(Organisation).where(Organisation.name == name)).scalars().first()
 
 
 def build_parser():
