@@ -78,9 +78,10 @@ class Api(HttpRequestHandler):
     server = PlatformWebServer()
 
     def __init__(self, method, url, roles=None, body=None, query=None, response=None,
-                 status=200, public=False, summary=None, **kwargs):
+                 status=200, public=False, summary=None, optional_body=False, **kwargs):
         self.roles = frozenset(roles or ())
         self.body_schema = body
+        self.optional_body = optional_body  # no body at all loads as {}
         self.query_schema = query
         self.response_schema = response
         self.status = status
@@ -98,7 +99,8 @@ class Api(HttpRequestHandler):
             kwargs["principal"] = principal
         try:
             if self.body_schema is not None:
-                kwargs["body"] = self.body_schema().load(parse_json_body(request))
+                empty = self.optional_body and not request.get_data(cache=True).strip()
+                kwargs["body"] = self.body_schema().load({} if empty else parse_json_body(request))
             if self.query_schema is not None:
                 kwargs["query"] = self.query_schema().load(request.args.to_dict(flat=True))
         except ValidationError as exc:

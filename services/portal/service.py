@@ -11,6 +11,7 @@ import eventlet
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import HTTPException
 from werkzeug.utils import redirect, send_from_directory
+from werkzeug.wrappers import Response
 
 from services.common import settings
 from services.common.db import DatabaseProvider
@@ -30,8 +31,14 @@ OUTREACH = {"outreach", "outreach_lead", "trust_admin", "auditor"}
 TRIAGERS = {"outreach_lead", "trust_admin"}
 PRACTITIONERS = {"outreach", "outreach_lead", "trust_admin"}
 SCHOOL_STAFF = {"senco", "teacher", "trust_admin", "auditor"}
-CPD = {"senco", "teacher", "outreach", "outreach_lead", "cpd_admin", "trust_admin",
-       "partner_referrer"}
+# the same role lists the services authorise with (a link here never answers 403)
+CPD = {"senco", "teacher", "outreach", "outreach_lead", "cpd_admin", "trust_admin"}
+CPD_LEAD = {"cpd_admin"}
+REPORT_READERS = {"senco", "trust_admin", "auditor"}
+MESSAGE_READERS = {"trust_admin", "outreach_lead", "auditor", "senco", "partner_referrer"}
+# the referral statuses still in the outreach team's hands, in the order of the journey
+OPEN_STATUSES = ("submitted", "info_requested", "accepted", "allocated", "in_progress",
+                 "report_issued")
 DECLINE_REASONS = ("criteria_not_met", "outside_remit", "no_agreement", "better_met_elsewhere",
                    "duplicate", "other")
 OUTCOMES = ("needs_met_in_school", "continued_sen_support", "ehc_needs_assessment_requested",
@@ -81,8 +88,12 @@ def navigation(me):
         nav += [(links.path("pupils"), "Pupils"), (links.path("reviews_due"), "Reviews due")]
     if roles & CPD:
         nav += [(links.path("cpd_catalogue"), "Training"), (links.path("cpd_bookings"), "My bookings")]
-    if roles & {"cpd_admin", "trust_admin"}:
+    if roles & REPORT_READERS and kind in ("trust", "trust_school", "arb"):
+        nav += [("/costs", "Costs"), ("/impact", "Impact report")]
+    if roles & CPD_LEAD:
         nav += [(links.path("cpd_approvals"), "Approvals")]
+    if roles & MESSAGE_READERS:
+        nav += [(links.path("notifications"), "Messages sent")]
     if "trust_admin" in roles:
         nav += [("/admin/organisations", "Organisations"), ("/admin/staff", "Staff")]
     if "parent" in roles:
@@ -173,7 +184,11 @@ class PortalService(PlatformService):
     # -- assets and health --------------------------------------------------------------
     @page("GET", "/assets/<path:path>")
     def assets(self, request, path):
-        return send_from_directory(web.ASSETS, path, request.environ, max_age=3600)
+        # the stylesheet and script at /assets/, their fonts and images at /assets/fonts/...
+        # and /assets/images/... (GOV.UK Frontend's dist/govuk/assets/)
+        folder = web.ASSETS / "assets" if path.startswith(("fonts/", "images/", "manifest.json")) \
+            else web.ASSETS
+        return send_from_directory(folder, path, request.environ, max_age=3600)
 
     @page("GET", "/static/<path:path>")
     def static(self, request, path):
@@ -243,14 +258,15 @@ class PortalService(PlatformService):
         if not ip_ok:
             return self._message(request, "Too many sign-in requests",
                                  ["Wait 15 minutes, then try again."], status=429)
-        next_path = web.safe_next(request.cookies.get(web.NEXT_COOKIE))
-        eventlet.spawn_n(self._send_link, self.db, email, next_path)  # after we answer
+        # where to go after signing in stays in this browser's NEXT cookie: notify sends
+        # only a bare sign-in link (no query), so the link itself carries nothing else
+        eventlet.spawn_n(self._send_link, self.db, email)  # after we answer
         return self._message(request, "Check your email", [
             "If this address can sign in, we have sent it a link.",
             "The link works once and expires in 15 minutes."])
 
     @staticmethod
-    def _send_link(db, email, next_path):
+    def _send_link(db, email):
         """Look the address up and ask notify to send a link; the same page was already
         answered whatever the outcome, so nothing here tells a stranger who is known."""
         try:
@@ -260,9 +276,7 @@ class PortalService(PlatformService):
             if not (staff_choices(lookup, {"partner_school"}) or parent_choices(lookup)):
                 return
             token, expires = records.create_link(db, email)
-            url = links.url("sign_in_link", token=token,
-                            query={"next": next_path} if next_path else None)
-            clients.send_sign_in_link(email, url, expires)
+            clients.send_sign_in_link(email, links.url("sign_in_link", token=token), expires)
         except Exception as exc:  # noqa: BLE001 - logged without the address or the link
             log.warning("sign-in link not sent: %s", type(exc).__name__)
 
@@ -536,8 +550,7 @@ class PortalService(PlatformService):
             return out
         api = Client.for_session(me)
         queue = []
-        for status in ("submitted", "acknowledged", "info_requested", "accepted", "allocated",
-                       "visiting"):
+        for status in OPEN_STATUSES:
             queue += api.get("referrals", "/api/v1/referrals", status=status, limit=100).get("items", [])
         overdue = api.try_get("referrals", "/api/v1/referrals/overdue", {}) or {}
         late = {}
@@ -618,7 +631,8 @@ class PortalService(PlatformService):
                 "passport": api.try_get("pupils", base + "/passport", {}) or {},
                 "plans": (api.try_get("pupils", base + "/ehc-plans", {}) or {}).get("items", []),
                 "map": api.try_get("provision", f"/api/v1/provision/pupils/{pupil_id}/map", {}) or {},
-                "progress": PROGRESS, "today": date.today()}
+                "progress": PROGRESS, "today": date.today(),
+                "may_read_messages": bool(set(me.roles) & MESSAGE_READERS)}
 
     @page("GET", "/pupils/<string:pupil_id>")
     def pupil(self, request, pupil_id):
@@ -716,9 +730,11 @@ class PortalService(PlatformService):
         me, out = self._signed_in(request)
         if out:
             return out
-        due = Client.for_session(me).get("provision", "/api/v1/provision/reviews/due")
+        api = Client.for_session(me)
+        due = api.get("provision", "/api/v1/provision/reviews/due")
         return self._render(request, "reviews_due.html", me=me, title="Reviews due",
-                            items=due.get("items", due if isinstance(due, list) else []))
+                            due=due["due"], overdue=due["overdue"],
+                            names=_pupil_names(api, due["due"] + due["overdue"]))
 
     # -- parents -------------------------------------------------------------------------
     @page("GET", "/preferences")
@@ -759,18 +775,200 @@ class PortalService(PlatformService):
         me, out = self._signed_in(request)
         if out:
             return out
-        courses = Client.for_session(me).get("cpd", "/api/v1/cpd/courses")
+        courses = Client.for_session(me).get("cpd", "/api/v1/cpd/courses", limit=200)
         return self._render(request, "cpd_courses.html", me=me, title="Training courses",
                             items=courses.get("items", []))
+
+    def _find_session(self, api, session_id):
+        """(course, session) for a session id, from the courses the reader may see."""
+        for course in api.get("cpd", "/api/v1/cpd/courses", limit=200).get("items", []):
+            for session in course.get("sessions", []):
+                if session["id"] == session_id:
+                    return course, session
+        raise ApiError(404, {})
+
+    def _session_page(self, request, me, session_id, status=200, errors=None, values=None):
+        api = Client.for_session(me)
+        course, session = self._find_session(api, session_id)
+        roles = set(me.roles)
+        lead = bool(roles & CPD_LEAD)
+        bookings = api.try_get("cpd", f"/api/v1/cpd/sessions/{session_id}/bookings", []) \
+            if lead else []
+        mine = [b for b in (api.try_get("cpd", "/api/v1/cpd/me/bookings", []) or [])
+                if b["session_id"] == session_id and b["status"] not in ("cancelled", "declined")]
+        return self._render(request, "cpd_session.html", status=status, me=me,
+                            title=course["title"], course=course, s=session, lead=lead,
+                            bookings=bookings or [], mine=mine,
+                            may_book=bool(roles & CPD) and session["status"] == "scheduled"
+                            and not mine, errors=errors, values=values or {},
+                            notice=request.args.get("done"), current=links.path("cpd_catalogue"))
+
+    @page("GET", "/cpd/sessions/<string:session_id>")
+    def cpd_session(self, request, session_id):
+        me, out = self._signed_in(request)
+        if out:
+            return out
+        return self._session_page(request, me, session_id)
+
+    @page("POST", "/cpd/sessions/<string:session_id>/book")
+    def cpd_book(self, request, session_id):
+        me, out = self._signed_in(request, post=True)
+        if out:
+            return out
+        f = request.form
+        name = (f.get("attendee_name") or me.name or "").strip()
+        email = (f.get("attendee_email") or me.sub).strip().lower()
+        errors = []
+        if not name:
+            errors.append(("attendee_name", "Enter the name of the person attending"))
+        if not _looks_like_email(email):
+            errors.append(("attendee_email", "Enter an email address in the correct format, "
+                                             "like name@example.com"))
+        if not errors:
+            try:
+                booking = Client.for_session(me).post(
+                    "cpd", f"/api/v1/cpd/sessions/{session_id}/bookings",
+                    {"attendee": {"name": name, "email": email}})
+            except ApiError as exc:
+                if exc.status not in (409, 422):
+                    raise
+                errors = [("attendee_name", exc.problem.get("detail")
+                           or "The place could not be booked")]
+        if errors:
+            return self._session_page(request, me, session_id, status=400, errors=errors,
+                                      values=f)
+        done = {"confirmed": "Place booked", "waitlisted": "You are on the waiting list",
+                "pending_approval": "Booking sent to your CPD lead for approval"}.get(
+            booking["status"], "Booking made")
+        return redirect(links.path("cpd_bookings") + "?done=" + done.replace(" ", "+"), code=303)
 
     @page("GET", "/cpd/bookings")
     def cpd_bookings(self, request):
         me, out = self._signed_in(request)
         if out:
             return out
-        bookings = Client.for_session(me).get("cpd", "/api/v1/cpd/me/bookings")
+        api = Client.for_session(me)
+        bookings = api.get("cpd", "/api/v1/cpd/me/bookings") or []
+        titles = {c["id"]: c["title"] for c in
+                  api.try_get("cpd", "/api/v1/cpd/courses", {}, limit=200).get("items", [])}
+        record = api.try_get("cpd", "/api/v1/cpd/records/me", {}) or {}
         return self._render(request, "cpd_bookings.html", me=me, title="My bookings",
-                            items=bookings.get("items", bookings if isinstance(bookings, list) else []))
+                            items=bookings, titles=titles,
+                            certificates=record.get("certificates", []),
+                            notice=request.args.get("done"))
+
+    @page("POST", "/cpd/bookings/<string:booking_id>/<string:action>")
+    def cpd_booking_action(self, request, booking_id, action):
+        me, out = self._signed_in(request, post=True)
+        if out:
+            return out
+        if action not in ("cancel", "approve", "decline"):
+            return self._message(request, "Page not found", [], status=404, me=me)
+        try:
+            Client.for_session(me).post("cpd", f"/api/v1/cpd/bookings/{booking_id}/{action}")
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            return self._message(request, "That cannot be done now",
+                                 [exc.problem.get("detail") or ""], status=409, me=me,
+                                 link=links.path("cpd_bookings"), link_text="Back")
+        done = {"cancel": "Booking cancelled", "approve": "Booking approved",
+                "decline": "Booking declined"}[action]
+        target = links.path("cpd_approvals") if action != "cancel" else links.path("cpd_bookings")
+        return redirect(target + "?done=" + done.replace(" ", "+"), code=303)
+
+    @page("GET", "/cpd/bookings/<string:booking_id>/calendar.ics")
+    def cpd_booking_calendar(self, request, booking_id):
+        me, out = self._signed_in(request)
+        if out:
+            return out
+        api = Client.for_session(me)
+        booking = api.get("cpd", f"/api/v1/cpd/bookings/{booking_id}")
+        ics = api.call("GET", "cpd", booking["calendar_path"], raw=True)
+        return Response(ics.content, content_type="text/calendar; charset=utf-8", headers={
+            "Content-Disposition": 'attachment; filename="training.ics"'})
+
+    @page("GET", "/cpd/certificates/<string:certificate_id>")
+    def cpd_certificate(self, request, certificate_id):
+        me, out = self._signed_in(request)
+        if out:
+            return out
+        c = Client.for_session(me).get("cpd", f"/api/v1/cpd/certificates/{certificate_id}")
+        return self._render(request, "cpd_certificate.html", me=me, title="Certificate", c=c,
+                            current=links.path("cpd_bookings"))
+
+    @page("GET", "/cpd/certificates/<string:certificate_id>/certificate.pdf")
+    def cpd_certificate_pdf(self, request, certificate_id):
+        me, out = self._signed_in(request)
+        if out:
+            return out
+        pdf = Client.for_session(me).call(
+            "GET", "cpd", f"/api/v1/cpd/certificates/{certificate_id}/pdf", raw=True)
+        return Response(pdf.content, content_type="application/pdf", headers={
+            "Content-Disposition": 'attachment; filename="certificate.pdf"'})
+
+    @page("GET", "/cpd/approvals")
+    def cpd_approvals(self, request):
+        me, out = self._signed_in(request)
+        if out:
+            return out
+        if not set(me.roles) & CPD_LEAD:
+            return self._message(request, "You cannot see this page", [
+                "Only your school's CPD lead approves bookings."], status=403, me=me)
+        api = Client.for_session(me)
+        waiting = []
+        for course in api.get("cpd", "/api/v1/cpd/courses", limit=200).get("items", []):
+            for session in course.get("sessions", []):
+                for b in api.try_get("cpd", f"/api/v1/cpd/sessions/{session['id']}/bookings",
+                                     []) or []:
+                    if b["status"] == "pending_approval" and b["org_id"] == me.org_id:
+                        waiting.append({"b": b, "course": course, "s": session})
+        return self._render(request, "cpd_approvals.html", me=me, title="Bookings to approve",
+                            items=waiting, notice=request.args.get("done"))
+
+    # -- costs, impact, messages ------------------------------------------------------
+    @page("GET", "/costs")
+    def costs(self, request):
+        me, out = self._signed_in(request)
+        if out:
+            return out
+        c = Client.for_session(me).get("provision", "/api/v1/provision/costs")
+        return self._render(request, "costs.html", me=me, title="Costs against the SEN budget",
+                            c=c)
+
+    @page("GET", "/impact")
+    def impact(self, request):
+        me, out = self._signed_in(request)
+        if out:
+            return out
+        group_by = request.args.get("group_by") or "provision"
+        if group_by not in ("provision", "provision_org", "org", "trust"):
+            group_by = "provision"
+        report = Client.for_session(me).get("provision", "/api/v1/provision/reports/impact",
+                                            group_by=group_by)
+        return self._render(request, "impact.html", me=me, title="Impact report",
+                            rows=report.get("rows", []), group_by=group_by,
+                            as_of=report.get("as_of"))
+
+    @page("GET", "/notifications")
+    def notifications(self, request):
+        me, out = self._signed_in(request)
+        if out:
+            return out
+        api = Client.for_session(me)
+        referral_id, pupil_id = request.args.get("referral_id"), request.args.get("pupil_id")
+        items, subject = None, None
+        if referral_id or pupil_id:
+            which = {"referral_id": referral_id} if referral_id else {"pupil_id": pupil_id}
+            items = api.get("notify", "/api/v1/notifications", **which).get("items", [])
+            subject = which
+        roles = set(me.roles)
+        referrals = (api.try_get("referrals", "/api/v1/referrals", {}, limit=50) or {}).get(
+            "items", []) if roles & (MESSAGE_READERS - {"senco"}) else []
+        pupils = (api.try_get("pupils", "/api/v1/pupils", {}, limit=100) or {}).get(
+            "items", []) if roles & {"senco", "trust_admin", "auditor"} else []
+        return self._render(request, "notifications.html", me=me, title="Messages sent",
+                            items=items, subject=subject, referrals=referrals, pupils=pupils)
 
     # -- trust admin ---------------------------------------------------------------------
     @page("GET", "/admin/organisations")
@@ -816,6 +1014,17 @@ PUPIL_MESSAGES = {
     "started_on": "Enter the date the cycle started", "review_date": "Enter the date of the review",
     "reviewed_on": "Enter the date of the review", "note": "Enter what the review found",
 }
+
+
+def _pupil_names(api, rows):
+    """{pupil_id: "Forename Surname"} for the pupils in rows (the pupils service's names;
+    provision keeps no names)."""
+    names = {}
+    for pupil_id in dict.fromkeys(r["pupil_id"] for r in rows):
+        p = api.try_get("pupils", f"/api/v1/pupils/{pupil_id}")
+        if p:
+            names[pupil_id] = f"{p['forename']} {p['legal_surname']}"
+    return names
 
 
 def _child_name(me, pupil_id):

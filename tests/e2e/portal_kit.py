@@ -28,10 +28,17 @@ needs_browser = pytest.mark.skipif(
 SECRET = "test-client-secret"
 
 
+def reserve_portal(platform):
+    """Before platform.start(): the portal's port and PUBLIC_BASE_URL, so that notify
+    builds its links (and accepts the portal's sign-in links) for this portal."""
+    platform.ports["portal"] = free_port()
+    platform.env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{platform.ports['portal']}"
+
+
 def start_portal(platform, accounts, trust_id):
     """Add the local OpenID provider and the portal to a running e2e Platform."""
-    oidc_port, portal_port = free_port(), free_port()
-    platform.ports["portal"] = portal_port
+    oidc_port = free_port()
+    portal_port = platform.ports.setdefault("portal", free_port())
     portal_url = f"http://127.0.0.1:{portal_port}"
     accounts_file = localidp.write_accounts(platform.tmp / "accounts.json", accounts)
     log = open(platform.logs / "oidc.log", "ab")
