@@ -58,14 +58,20 @@ def seed(out=print, pupils_db=None, referrals_db=None):
     for key, pupils in demo_people.PUPILS.items():
         org = demo_people.org(key)
         for pupil in pupils:
-            added["pupils"] += _pupil(pupils_db, ids[key], org, pupil)
+            added["pupils"] += _pupil(pupils_db, ids[key], org, {
+                **pupil, "guardians": demo_people.guardians_of(key, pupil)})
     for person in demo_people.PEOPLE:
         added["staff"] += _staff(pupils_db, ids[person["org"]], person)
     for agreement in demo_people.AGREEMENTS:
         added["agreements"] += _agreement(referrals_db, ids[agreement["org"]], agreement)
-    out(f"demo: {added['pupils']} pupils, {added['staff']} staff memberships and "
-        f"{added['agreements']} agreements added (what already existed was kept)")
+    out(f"demo: added {_count(added['pupils'], 'pupil')}, "
+        f"{_count(added['staff'], 'staff membership')} and "
+        f"{_count(added['agreements'], 'agreement')} (what already existed was kept)")
     return ids
+
+
+def _count(n, noun):
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _organisation(db, data):

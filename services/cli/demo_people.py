@@ -53,19 +53,13 @@ PARENTS = [
 ]
 
 
-def org(key):
-    return next(o for o in ORGANISATIONS if o["key"] == key)
-
-
 # Pupils of the demo schools (keyed by organisation). Year groups stand for classes.
-# `plan`: an EHC plan with these dates; `passport`: a published passport.
+# `plan`: an EHC plan with these dates; `passport`: a published passport. A pupil
+# named in PARENTS has that parent as guardian (with parental responsibility).
 PUPILS = {
     "oakfield": [
         {"forename": "Sam", "legal_surname": "Taylor", "date_of_birth": "2015-03-01",
          "sen_status": "K", "primary_need": "ASD", "secondary_need": "SLCN", "serial": 1,
-         "guardians": [{"name": "Chris Taylor", "relationship": "Parent",
-                        "email": "parent.taylor@example.com", "preferred_channel": "email",
-                        "parental_responsibility": True}],
          "passport": {
              "about_me": "I am Sam. I love trains, drawing maps and my dog Pepper.",
              "strengths": "Remembers facts and routes; careful, neat work; kind to others.",
@@ -121,3 +115,17 @@ DEMO_REFERRAL = {
     ],
     "parental_consent": {"given": True, "date": "2026-09-15", "given_by": "Parent"},
 }
+
+
+def org(key):
+    return next(o for o in ORGANISATIONS if o["key"] == key)
+
+
+def guardians_of(org_key, pupil):
+    """The PARENTS of a demo pupil, as the pupils API's guardians."""
+    return [{"name": p["name"], "relationship": "Parent", "email": p["email"],
+             "preferred_channel": "email", "parental_responsibility": True}
+            for p in PARENTS if p["org"] == org_key
+            and (p["pupil"]["first_name"], p["pupil"]["last_name"],
+                 p["pupil"]["date_of_birth"]) == (pupil["forename"], pupil["legal_surname"],
+                                                  pupil["date_of_birth"])]

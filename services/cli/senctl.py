@@ -5,11 +5,12 @@
     senctl serve SERVICE
     senctl org onboard --name N --kind K [--urn U --laestab L --phase P --contact-email E]
     senctl pupils import FILE --org URN
+    senctl staff add --email E --name N --org ORG --roles r1,r2 | list [--org ORG]
     senctl token --sub USER --org ORG --roles r1,r2 [--hours H]
     senctl deadletters list [SERVICE ...] | replay SERVICE [--event-id ID]
     senctl outbox backlog
     senctl contracts asyncapi
-    senctl demo
+    senctl demo                (the demo trust, schools, pupils, staff, agreement)
 """
 
 import argparse
@@ -31,9 +32,44 @@ SERVICE_CLASSES = {
 }
 
 
+def sentence(message):
+    """A validation message as the tail of a sentence: "Must be one of: a, b." ->
+    "must be one of a, b"."""
+    text = str(message).strip().rstrip(".")
+    text = text.replace("one of: ", "one of ")
+    return text[:1].lower() + text[1:]
+
+
+def explain(what, detail=None, errors=None):
+    """Tell the operator, in sentences, why `what` did not happen (on stderr)."""
+    header = f"Could not {what}"
+    if detail and not detail.startswith("Check these fields"):
+        header += f": {detail[:1].lower()}{detail[1:].rstrip('.')}"
+    lines = [header + "."]
+    for field, messages in sorted((errors or {}).items()):
+        for message in messages if isinstance(messages, list) else [messages]:
+            lines.append(f"  {field}: {sentence(message)}")
+    print("\n".join(lines), file=sys.stderr)
+
+
 def _metadata(service):
     import importlib
     return importlib.import_module(f"services.{service}.models").Base.metadata
+
+
+def _find_org(db, key):
+    """An organisation by id, URN, LAESTAB or exact name (the trust has no URN)."""
+    from sqlalchemy import select
+
+    from services.pupils import onboarding
+    from services.pupils.models import Organisation
+    found = onboarding.find(db, key)
+    if found is None:
+        with db.session() as s:
+            named = s.execute(select(Organisation).where(Organisation.name == key)
+                              ).scalars().all()
+        found = named[0] if len(named) == 1 else None
+    return found
 
 
 def _pupils_db():
@@ -62,7 +98,8 @@ def cmd_migrate(args):
     from services.common.migrations import upgrade
     unknown = set(args.services) - set(settings.SERVICES)
     if unknown:
-        print(f"unknown services: {', '.join(sorted(unknown))}", file=sys.stderr)
+        explain("migrate", f"there is no service called {', '.join(sorted(unknown))}; "
+                           f"the services are {', '.join(settings.SERVICES)}")
         return 2
     from services.common import topology
     for service in args.services or settings.SERVICES:
@@ -92,12 +129,55 @@ def cmd_onboard(args):
         data = OrganisationCreateSchema().load(raw)
         org = onboarding.onboard(_pupils_db(), data, actor="senctl")
     except ValidationError as exc:
-        print(json.dumps({"errors": flatten_errors(exc.messages)}), file=sys.stderr)
+        explain("onboard the organisation", errors=flatten_errors(exc.messages))
         return 2
     except Problem as exc:
-        print(json.dumps(exc.body()), file=sys.stderr)
+        explain("onboard the organisation", exc.detail, exc.errors)
         return 2
     print(org.id)
+    return 0
+
+
+def cmd_staff(args):
+    """The staff directory: give a person roles at an organisation (the first trust
+    admin, before anyone can sign in to the portal), or list it as JSON lines."""
+    from marshmallow import ValidationError
+
+    from services.common.paging import MAX_OFFSET
+    from services.common.problems import Problem, flatten_errors
+    from services.pupils import directory
+    from services.pupils.schemas import StaffCreateSchema, StaffMemberSchema
+    db = _pupils_db()
+    org = _find_org(db, args.org) if args.org else None
+    if args.org and org is None:
+        explain(f"{args.action} staff", f"there is no organisation with the id, URN, "
+                                        f"LAESTAB or name {args.org}")
+        return 2
+    if args.action == "list":
+        from services.common.auth import Principal
+        everyone = Principal("senctl", "-", frozenset({"trust_admin"}))
+        with db.session() as s:
+            page = directory.list_members(s, everyone, {
+                "org_id": org.id if org else None, "limit": MAX_OFFSET, "offset": 0})
+        for member in page["items"]:
+            print(json.dumps(StaffMemberSchema().dump(member), default=str))
+        return 0
+    if org is None or not args.email or not args.name or not args.roles:
+        explain("add the staff member", "give --email, --name, --org and --roles")
+        return 2
+    try:
+        body = StaffCreateSchema().load({
+            "email": args.email, "name": args.name, "org_id": org.id,
+            "roles": [r.strip() for r in args.roles.split(",") if r.strip()]})
+        with db.unit_of_work() as uow:
+            member = directory.add_member(uow, body, actor="senctl")
+    except ValidationError as exc:
+        explain("add the staff member", errors=flatten_errors(exc.messages))
+        return 2
+    except Problem as exc:
+        explain("add the staff member", exc.detail, exc.errors)
+        return 2
+    print(member.id)
     return 0
 
 
@@ -114,13 +194,14 @@ def cmd_pupils_import(args):
     db = _pupils_db()
     org = onboarding.find(db, args.org)
     if org is None or org.kind not in domain.PUPIL_ORG_KINDS:
-        print(f"no trust school or ARB with id, URN or LAESTAB {args.org}", file=sys.stderr)
+        explain("import the pupils",
+                f"there is no trust school or ARB with the id, URN or LAESTAB {args.org}")
         return 2
     try:
         with open(args.file, "rb") as f:
             total = max(sum(1 for _ in f) - 1, 0)
     except OSError as exc:
-        print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        explain("import the pupils", f"cannot read {args.file} ({exc.strerror})")
         return 2
     today = datetime.now(ZoneInfo("Europe/London")).date()
     with open(args.file, encoding="utf-8-sig", newline="") as f, click.progressbar(
@@ -129,25 +210,30 @@ def cmd_pupils_import(args):
             report = importer.import_csv(db, org.id, f, actor="senctl", today=today,
                                          progress=lambda n: bar.update(n - bar.pos))
         except Problem as exc:
-            print(json.dumps(exc.body()), file=sys.stderr)
+            explain("import the pupils", exc.detail, exc.errors)
             return 2
     print(json.dumps(report.as_dict()))
     return 0
 
 
 def cmd_token(args):
-    from services.common.auth import issue_token
-    from services.pupils import onboarding
-    org = onboarding.find(_pupils_db(), args.org)
+    from services.common.auth import ROLES, issue_token
+    org = _find_org(_pupils_db(), args.org)
     if org is None:
-        print(f"no organisation with id, URN or LAESTAB {args.org}", file=sys.stderr)
+        explain("issue a token", f"there is no organisation with the id, URN, LAESTAB "
+                                 f"or name {args.org}")
         return 2
     roles = [r.strip() for r in args.roles.split(",") if r.strip()]
-    try:
-        print(issue_token(args.sub, org.id, roles, ttl=timedelta(hours=args.hours)))
-    except ValueError as exc:
-        print(str(exc), file=sys.stderr)
+    unknown = sorted(set(roles) - ROLES)
+    if unknown or not roles:
+        explain("issue a token", errors={"roles": [
+            f"{', '.join(unknown) or 'none given'} is not a role; the roles are "
+            f"{', '.join(sorted(ROLES))}"]})
         return 2
+    if args.hours <= 0:
+        explain("issue a token", errors={"hours": ["must be more than 0"]})
+        return 2
+    print(issue_token(args.sub, org.id, roles, ttl=timedelta(hours=args.hours)))
     return 0
 
 
@@ -159,7 +245,8 @@ def cmd_deadletters(args):
                 print(json.dumps({"service": service, **item}))
         return 0
     if len(args.services) != 1:
-        print("replay takes one service", file=sys.stderr)
+        explain("replay dead letters", "name exactly one service, for example "
+                                       "`senctl deadletters replay notify`")
         return 2
     for item in replay_dead_letters(args.services[0], event_id=args.event_id):
         print(json.dumps({"replayed": True, **item}))
@@ -193,72 +280,166 @@ def cmd_demo(args):
     return 0
 
 
-def build_parser():
-    p = argparse.ArgumentParser(prog="senctl", description="SEN trust platform admin")
-    sub = p.add_subparsers(dest="command", required=True)
+def _examples(*lines):
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
-    keys = sub.add_parser("keys", help="signing keys").add_subparsers(dest="action", required=True)
-    k = keys.add_parser("create", help="create the trust's JWT key pair")
-    k.add_argument("--dir")
-    k.add_argument("--force", action="store_true")
+
+def _command(sub, name, help, *examples, description=None):
+    return sub.add_parser(name, help=help, description=description or help[:1].upper() + help[1:],
+                          epilog=_examples(*examples),
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def build_parser():
+    from services.common.auth import ROLES
+    from services.contracts.events import ORG_KINDS
+    p = argparse.ArgumentParser(
+        prog="senctl", description="The SEN trust platform's admin command line: keys, "
+        "databases, services, organisations, pupils, tokens, dead letters and the demo.",
+        epilog=_examples("senctl keys create", "senctl migrate",
+                         "senctl org onboard --name 'Riverside Primary School' "
+                         "--kind partner_school --urn 100001 --laestab 2021001",
+                         "senctl demo", "senctl COMMAND --help   (each command's options)"),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    keys = _command(sub, "keys", "the trust's token signing keys",
+                    "senctl keys create").add_subparsers(dest="action", required=True,
+                                                         metavar="ACTION")
+    k = _command(keys, "create", "create the trust's JWT key pair (RS256)",
+                 "senctl keys create", "senctl keys create --dir /etc/sen/keys --force")
+    k.add_argument("--dir", metavar="DIR",
+                   help="where to write jwt_private.pem and jwt_public.pem "
+                        "(default: var/keys, or $SEN_VAR_DIR/keys)")
+    k.add_argument("--force", action="store_true",
+                   help="replace an existing key pair (tokens signed with the old key "
+                        "stop working)")
     k.set_defaults(fn=cmd_keys)
 
-    m = sub.add_parser("migrate", help="migrate service databases to the latest schema")
-    m.add_argument("services", nargs="*", default=[], help="default: all")
+    m = _command(sub, "migrate", "migrate service databases to the latest schema and "
+                                 "declare their event queues",
+                 "senctl migrate", "senctl migrate pupils notify")
+    m.add_argument("services", nargs="*", default=[], metavar="SERVICE",
+                   help=f"services to migrate (default: all of {', '.join(settings.SERVICES)})")
     m.set_defaults(fn=cmd_migrate)
 
-    s = sub.add_parser("serve", help="run one service")
-    s.add_argument("service", choices=settings.SERVICES)
+    s = _command(sub, "serve", "run one service in the foreground (nameko run)",
+                 "senctl serve referrals",
+                 "WEB_SERVER_ADDRESS=127.0.0.1:8004 senctl serve referrals")
+    s.add_argument("service", choices=settings.SERVICES, metavar="SERVICE",
+                   help=f"one of {', '.join(settings.SERVICES)}")
     s.set_defaults(fn=cmd_serve)
 
-    org = sub.add_parser("org", help="organisations").add_subparsers(dest="action", required=True)
-    o = org.add_parser("onboard", help="onboard an organisation (publishes organisation.onboarded)")
-    o.add_argument("--name", required=True)
-    o.add_argument("--kind", required=True)
-    o.add_argument("--urn")
-    o.add_argument("--laestab")
-    o.add_argument("--phase")
-    o.add_argument("--contact-email")
+    org = _command(sub, "org", "organisations", "senctl org onboard --help").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    o = _command(org, "onboard", "onboard an organisation (publishes organisation.onboarded)",
+                 "senctl org onboard --name 'Demo Special Schools Trust' --kind trust",
+                 "senctl org onboard --name 'Oakfield Special School' --kind trust_school "
+                 "--urn 100010 --laestab 8017010 --phase all_through "
+                 "--contact-email office@oakfield.example")
+    o.add_argument("--name", required=True, help="the organisation's name, as on GIAS")
+    o.add_argument("--kind", required=True, metavar="KIND",
+                   help=f"one of {', '.join(ORG_KINDS)}")
+    o.add_argument("--urn", help="6-digit unique reference number (required for a school "
+                                 "or ARB), e.g. 100010")
+    o.add_argument("--laestab", help="7-digit LA and establishment number (required for a "
+                                     "school or ARB), e.g. 8017010")
+    o.add_argument("--phase", help="nursery, primary, middle, secondary, all_through or "
+                                   "post_16")
+    o.add_argument("--contact-email", metavar="EMAIL",
+                   help="the office or SENCO address messages about the organisation go to")
     o.set_defaults(fn=cmd_onboard)
 
-    pupils = sub.add_parser("pupils", help="pupils").add_subparsers(dest="action", required=True)
-    pi = pupils.add_parser("import", help="import an MIS CSV export (UPN, legal surname, "
-                                          "forename, date of birth, year group, SEN provision, "
-                                          "primary need, secondary need)")
-    pi.add_argument("file")
-    pi.add_argument("--org", required=True, help="organisation id, URN or LAESTAB")
+    st = _command(sub, "staff", "the staff directory: who holds which roles where",
+                  "senctl staff add --email admin@trust.example --name 'Alex Morgan' "
+                  "--org 'Demo Special Schools Trust' --roles trust_admin",
+                  "senctl staff list --org 100010")
+    st.add_argument("action", choices=("add", "list"), metavar="ACTION",
+                    help="add (a membership: prints its id) or list (JSON lines)")
+    st.add_argument("--email", help="add: the person's sign-in address")
+    st.add_argument("--name", help="add: the person's name")
+    st.add_argument("--org", metavar="ORG",
+                    help="the organisation: its id, URN, LAESTAB or name (list: default all)")
+    st.add_argument("--roles", metavar="ROLES",
+                    help="add: comma-separated, e.g. senco,teacher")
+    st.set_defaults(fn=cmd_staff)
+
+    pupils = _command(sub, "pupils", "pupils", "senctl pupils import --help").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    pi = _command(pupils, "import", "import an MIS CSV export (UPN, legal surname, forename, "
+                                    "date of birth, year group, SEN provision, primary need, "
+                                    "secondary need); prints a report of rejected rows",
+                  "senctl pupils import arbor-export.csv --org 100010")
+    pi.add_argument("file", metavar="FILE", help="the CSV file exported from the MIS")
+    pi.add_argument("--org", required=True, metavar="ORG",
+                    help="the trust school or ARB: its id, URN or LAESTAB")
     pi.set_defaults(fn=cmd_pupils_import)
 
-    t = sub.add_parser("token", help="issue a bearer token (printed alone on stdout)")
-    t.add_argument("--sub", required=True)
-    t.add_argument("--org", required=True, help="organisation id, URN or LAESTAB")
-    t.add_argument("--roles", required=True, help="comma-separated roles")
-    t.add_argument("--hours", type=float, default=8)
+    t = _command(sub, "token", "issue a bearer token (printed alone on stdout)",
+                 "senctl token --sub jo@riverside.example --org 100001 --roles partner_referrer",
+                 "senctl token --sub admin@demo-trust.example --org 'Demo Special Schools "
+                 "Trust' --roles trust_admin --hours 1")
+    t.add_argument("--sub", required=True, metavar="USER",
+                   help="who the token is for (an email address)")
+    t.add_argument("--org", required=True, metavar="ORG",
+                   help="the organisation they act for: its id, URN, LAESTAB or name")
+    t.add_argument("--roles", required=True, metavar="ROLES",
+                   help=f"comma-separated, from {', '.join(sorted(ROLES))}")
+    t.add_argument("--hours", type=float, default=8, metavar="H",
+                   help="how long the token is valid (default: 8)")
     t.set_defaults(fn=cmd_token)
 
-    d = sub.add_parser("deadletters", help="list or replay dead letters")
-    d.add_argument("action", choices=("list", "replay"))
-    d.add_argument("services", nargs="*", default=[])
-    d.add_argument("--event-id")
+    d = _command(sub, "deadletters", "list or replay events a service could not handle",
+                 "senctl deadletters list", "senctl deadletters list notify",
+                 "senctl deadletters replay notify",
+                 "senctl deadletters replay notify --event-id 3f2c...")
+    d.add_argument("action", choices=("list", "replay"), metavar="ACTION",
+                   help="list (JSON lines: event, handler, reason) or replay (back to the "
+                        "service's queue)")
+    d.add_argument("services", nargs="*", default=[], metavar="SERVICE",
+                   help="list: the services to look at (default: all); replay: exactly one")
+    d.add_argument("--event-id", metavar="ID", help="replay only this event")
     d.set_defaults(fn=cmd_deadletters)
 
-    ob = sub.add_parser("outbox", help="outbox backlog per service")
-    ob.add_argument("action", choices=("backlog",))
-    ob.add_argument("services", nargs="*", default=[], help="default: all")
+    ob = _command(sub, "outbox", "events waiting to be published, per service",
+                  "senctl outbox backlog", "senctl outbox backlog referrals")
+    ob.add_argument("action", choices=("backlog",), metavar="ACTION", help="backlog")
+    ob.add_argument("services", nargs="*", default=[], metavar="SERVICE",
+                    help="services to look at (default: all)")
     ob.set_defaults(fn=cmd_outbox)
 
-    c = sub.add_parser("contracts", help="event catalogue")
-    c.add_argument("action", choices=("asyncapi",))
+    c = _command(sub, "contracts", "the event catalogue",
+                 "senctl contracts asyncapi > docs/asyncapi.json")
+    c.add_argument("action", choices=("asyncapi",), metavar="ACTION",
+                   help="asyncapi: print the AsyncAPI document of every event")
     c.set_defaults(fn=cmd_contracts)
 
-    demo = sub.add_parser("demo", help="onboard the demo trust and partner school")
+    demo = _command(sub, "demo", "seed the demo trust, its schools, pupils, staff directory "
+                                 "and this term's agreement (once; safe to run again)",
+                    "senctl demo")
     demo.set_defaults(fn=cmd_demo)
     return p
 
 
 def main(argv=None):
+    from sqlalchemy.exc import OperationalError, ProgrammingError
     args = build_parser().parse_args(argv)
-    return args.fn(args) or 0
+    try:
+        return args.fn(args) or 0
+    except (OperationalError, ProgrammingError) as exc:
+        explain(f"run `senctl {args.command}`",
+                f"a database is missing a table or cannot be reached "
+                f"({type(exc.orig).__name__}); run `senctl migrate` first and check "
+                f"DATABASE_URL")
+        return 2
+    except RuntimeError as exc:  # e.g. no private key for `senctl token`
+        explain(f"run `senctl {args.command}`", str(exc))
+        return 2
+    except OSError as exc:  # the broker (or another server) cannot be reached
+        explain(f"run `senctl {args.command}`",
+                f"a server could not be reached ({exc.strerror or exc}); check AMQP_URI "
+                f"and that RabbitMQ is running")
+        return 2
 
 
 if __name__ == "__main__":

@@ -128,3 +128,16 @@ class Delivery(Base):
                          name="uq_delivery_once"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
     )
+
+
+class StaffMember(Base):
+    """Local projection of the staff directory (staff.member_* from pupils): who the
+    SENCOs of an organisation are, to write to them by name."""
+
+    __tablename__ = "staff_members"
+    member_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[str] = mapped_column(String(300))  # comma-separated
+    active: Mapped[bool] = mapped_column(Boolean)

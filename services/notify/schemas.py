@@ -108,6 +108,10 @@ class PreferenceSchema(Schema):
             raise ValidationError("Use HH:MM-HH:MM, for example 21:00-07:30") from None
 
 
+class PreferenceQuerySchema(Schema):
+    address = fields.String(required=True, validate=validate.Length(min=3, max=254))
+
+
 class NotifyReceiptSchema(Schema):
     """GOV.UK Notify's delivery receipt callback (its documented JSON body)."""
 

@@ -28,12 +28,14 @@ from .models import (
     Pupil,
     RecipientPreference,
     ReferralContact,
+    StaffMember,
 )
 from .schemas import (
     NotificationListSchema,
     NotificationQuerySchema,
     NotificationSchema,
     NotifyReceiptSchema,
+    PreferenceQuerySchema,
     PreferenceSchema,
     PreviewQuerySchema,
     PreviewSchema,
@@ -46,6 +48,7 @@ READERS = ALL_SEEING + ("senco", "partner_referrer")
 RESENDERS = ("trust_admin", "outreach_lead", "senco")
 PREVIEWERS = ("trust_admin", "outreach_lead", "outreach", "senco", "cpd_admin")
 PREFERENCE_EDITORS = ("trust_admin", "outreach_lead", "senco")
+PARENT = "parent"  # their own address's preferences only
 
 
 def _day(value):
@@ -77,6 +80,25 @@ def _when(session):
 
 def _trust_name():
     return settings.get("TRUST_NAME", default="SEN Trust")
+
+
+def _is_parent(principal):
+    return PARENT in principal.roles and not principal.has_any(PREFERENCE_EDITORS)
+
+
+def _own_address(principal, address):
+    """A parent sets only their own address's preferences (the token's subject)."""
+    address = address.strip()
+    if _is_parent(principal):
+        if address.lower() != principal.sub.lower():
+            raise NotFound("No such recipient")
+        return principal.sub.lower()
+    return address
+
+
+def _may_set(principal, pref):
+    """Staff set the preferences their organisation recorded; a parent their own."""
+    return _is_parent(principal) or pref.org_id == principal.org
 
 
 def _visible(principal, org_id):
@@ -125,6 +147,41 @@ class NotifyService(PlatformService):
             Delivery.subject_kind == "pupil", Delivery.subject_ref == pupil_id).values(
             recipient="erased", recipient_name=None, alt_address=None, body_text="",
             body_html=None, context_json="{}"))
+
+    @subscribe("pupils", "staff.member_added")
+    def on_staff_member_added(self, event, uow):
+        self._staff_member(uow, event["data"])
+
+    @subscribe("pupils", "staff.member_changed")
+    def on_staff_member_changed(self, event, uow):
+        self._staff_member(uow, event["data"])
+
+    @subscribe("pupils", "staff.member_removed")
+    def on_staff_member_removed(self, event, uow):
+        uow.session.execute(delete(StaffMember).where(
+            StaffMember.member_id == event["data"]["member_id"]))
+
+    @staticmethod
+    def _staff_member(uow, data):
+        member = uow.session.get(StaffMember, data["member_id"]) or StaffMember(
+            member_id=data["member_id"])
+        member.org_id, member.email, member.name = data["org_id"], data["email"], data["name"]
+        member.roles, member.active = ",".join(data["roles"]), data["active"]
+        uow.session.add(member)
+
+    @staticmethod
+    def _sencos(uow, org):
+        """The organisation's SENCOs from the staff directory; its contact address if the
+        directory names none."""
+        rows = uow.session.execute(select(StaffMember).where(
+            StaffMember.org_id == org.org_id, StaffMember.active == True)  # noqa: E712
+            .order_by(StaffMember.email)).scalars().all() if org else []
+        sencos = [domain.Recipient(domain.SENCO, m.email, m.name) for m in rows
+                  if "senco" in m.roles.split(",")]
+        if sencos:
+            return sencos
+        return [domain.Recipient(domain.SENCO, org.contact_email, "SENCO")] \
+            if org and org.contact_email else []
 
     @staticmethod
     def _pupil_at(uow, pupil_id, org_id):
@@ -189,8 +246,7 @@ class NotifyService(PlatformService):
             for g in guardians) if r]
         people = {
             domain.PARENT: parents,
-            domain.SENCO: [domain.Recipient(domain.SENCO, org.contact_email, "SENCO")]
-            if org and org.contact_email else [],
+            domain.SENCO: self._sencos(uow, org),
             domain.OUTREACH: [domain.Recipient(domain.OUTREACH, settings.get("OUTREACH_INBOX"),
                                                "Outreach team")],
         }
@@ -456,15 +512,30 @@ class NotifyService(PlatformService):
             uow.after_commit(lambda: [delivery.deliver(self.db, i) for i in ids])
         return 202, {"status": "accepted"}
 
-    @api("PUT", "/api/v1/notification-preferences", roles=PREFERENCE_EDITORS,
+    @api("GET", "/api/v1/notification-preferences", roles=PREFERENCE_EDITORS + (PARENT,),
+         query=PreferenceQuerySchema, response=PreferenceSchema,
+         summary="A recipient's opt-outs, quiet hours and digest (a parent: their own)")
+    def get_preference(self, request, principal, query):
+        address = _own_address(principal, query["address"])
+        with self.db.session() as s:
+            pref = s.get(RecipientPreference, address)
+        if pref is not None and not _may_set(principal, pref):
+            raise NotFound("No such recipient")
+        if pref is None:
+            return {"address": address, "opt_outs": [], "quiet_hours": None, "digest": False}
+        quiet = f"{pref.quiet_start}-{pref.quiet_end}" if pref.quiet_start else None
+        return {"address": address, "opt_outs": [o for o in pref.opt_outs.split(",") if o],
+                "quiet_hours": quiet, "digest": pref.digest}
+
+    @api("PUT", "/api/v1/notification-preferences", roles=PREFERENCE_EDITORS + (PARENT,),
          body=PreferenceSchema, response=PreferenceSchema,
-         summary="Set a recipient's opt-outs, quiet hours and digest")
+         summary="Set a recipient's opt-outs, quiet hours and digest (a parent: their own)")
     def put_preference(self, request, principal, body):
-        address = body["address"].strip()
+        address = _own_address(principal, body["address"].strip())
         quiet = domain.parse_quiet_hours(body["quiet_hours"]) if body["quiet_hours"] else None
         with self.db.unit_of_work() as uow:
             pref = uow.session.get(RecipientPreference, address)
-            if pref is not None and pref.org_id != principal.org:
+            if pref is not None and not _may_set(principal, pref):
                 raise NotFound("No such recipient")
             pref = pref or RecipientPreference(address=address, org_id=principal.org)
             pref.opt_outs = ",".join(sorted(set(body["opt_outs"])))

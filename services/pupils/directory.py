@@ -73,7 +73,23 @@ def add_member(uow, data, *, actor):
     return member
 
 
+def _is_active_admin(member):
+    return member.active and TRUST_WIDE in member.roles.split(",")
+
+
+def _keep_an_admin(session, member, field):
+    """Refuse to leave the directory without an active trust admin (nobody could then
+    sign in to manage it); `senctl staff add` restores one if it ever happens."""
+    others = session.execute(select(func.count()).select_from(StaffMember).where(
+        StaffMember.id != member.id, StaffMember.active.is_(True),
+        StaffMember.roles.like(f"%{TRUST_WIDE}%"))).scalar_one()
+    if not others:
+        raise Conflict("This is the last active trust admin; add another first",
+                       errors={field: ["The directory must keep an active trust admin"]})
+
+
 def change_member(uow, member, data, *, actor):
+    was_admin = _is_active_admin(member)
     changed = []
     if "name" in data and data["name"].strip() != member.name:
         member.name = data["name"].strip()
@@ -84,6 +100,8 @@ def change_member(uow, member, data, *, actor):
     if "active" in data and data["active"] != member.active:
         member.active = data["active"]
         changed.append("active")
+    if was_admin and not _is_active_admin(member):
+        _keep_an_admin(uow.session, member, "active" if "active" in changed else "roles")
     if changed:
         member.updated_at = utcnow()
         uow.session.flush()
@@ -93,6 +111,8 @@ def change_member(uow, member, data, *, actor):
 
 
 def remove_member(uow, member, *, actor):
+    if _is_active_admin(member):
+        _keep_an_admin(uow.session, member, "id")
     uow.session.delete(member)
     uow.session.flush()
     uow.emit("staff.member_removed", {"member_id": member.id, "org_id": member.org_id,

@@ -37,6 +37,8 @@ def seeded(database_urls):
 def test_demo_seeds_every_organisation_pupil_person_and_agreement_once(seeded):
     urls, dbs, ids, lines = seeded
     assert set(ids) == {"trust", "oakfield", "brook", "riverside"}
+    assert (f"added 7 pupils, {len(demo_people.PEOPLE)} staff memberships and 1 agreement "
+            in lines[4])
     kinds = dict(rows(urls["pupils"], "SELECT id, kind FROM organisations"))
     assert kinds == {ids["trust"]: "trust", ids["oakfield"]: "trust_school",
                      ids["brook"]: "arb", ids["riverside"]: "partner_school"}
@@ -67,7 +69,7 @@ def test_demo_seeds_every_organisation_pupil_person_and_agreement_once(seeded):
     # a second run adds nothing and names the same organisations
     again = []
     assert demo.seed(out=again.append, pupils_db=dbs[0], referrals_db=dbs[1]) == ids
-    assert again[:4] == lines[:4] and "0 pupils, 0 staff memberships and 0 agreements" in again[4]
+    assert again[:4] == lines[:4] and "added 0 pupils, 0 staff memberships and 0 agreements" in again[4]
     assert rows(urls["pupils"], "SELECT count(*) FROM pupils") == [(7,)]
     assert rows(urls["referrals"], "SELECT count(*) FROM agreements") == [(1,)]
 

@@ -176,6 +176,11 @@ def test_every_template_has_a_case():
     assert {t.id for t in domain.TEMPLATES} | {domain.DIGEST_TEMPLATE_ID,
                                               domain.SIGN_IN_TEMPLATE_ID} == on_disk
     assert {t.event_type for t in domain.TEMPLATES} == set(EVENTS)
+    for template_id in on_disk:  # and each previews with the sample data
+        template = domain.BY_ID[template_id]
+        subject, text, _ = domain.render(template, {
+            **domain.SAMPLE_CONTEXT, "recipient": {"name": "Sam", "audience": "x"}})
+        assert subject and text.strip()
 
 
 def test_every_link_in_every_email_is_a_portal_page_for_its_reader(notify):

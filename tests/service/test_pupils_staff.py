@@ -16,8 +16,10 @@ PASSPORT = {"about_me": "I like trains.", "strengths": "Maths", "needs": "Routin
 
 
 @pytest.fixture
-def env(run_service, database_urls, http, token):
-    base, container, db_url = run_service(PupilsService, db_url=database_urls("pupils"),
+def env(run_service, database_urls, engine_name, http, token):
+    """On SQLite and, where TEST_POSTGRES_URL is set, PostgreSQL."""
+    base, container, db_url = run_service(PupilsService,
+                                          db_url=database_urls("pupils", engine_name),
                                           EHCP_TIMER_SECONDS=3600)
     return Env(base, db_url, http, token)
 
@@ -203,3 +205,16 @@ def test_a_parent_reads_only_their_childs_published_passport_and_plan_dates(env,
                                   f"AND pupil_id = '{child['id']}'") == 3
     env.http.put(base + "/guardians", json={"guardians": []}, headers=env.senco_a)
     assert env.http.get(base + "/passport", headers=mine).status_code == 404
+
+
+def test_the_directory_keeps_an_active_trust_admin(env):
+    first = add(env, email="alex@trust.example", org_id=env.trust, roles=["trust_admin"]).json()
+    url = f"{env.base}{STAFF}/{first['id']}"
+    for body, field in (({"roles": ["auditor"]}, "roles"), ({"active": False}, "active")):
+        refused = env.http.patch(url, json=body, headers=env.admin)
+        assert refused.status_code == 409 and field in refused.json()["errors"], refused.text
+    assert env.http.delete(url, headers=env.admin).status_code == 409
+    assert env.http.get(url, headers=env.admin).json()["roles"] == ["trust_admin"]
+    add(env, email="sam@trust.example", org_id=env.trust, roles=["trust_admin"])
+    assert env.http.patch(url, json={"active": False}, headers=env.admin).status_code == 200
+    assert env.http.delete(url, headers=env.admin).status_code == 204
