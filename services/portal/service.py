@@ -423,7 +423,8 @@ class PortalService(PlatformService):
                         for a in allowed & {"log_visit", "issue_report"}}
         ctx.update(staff=staff, may=may, decline_reasons=DECLINE_REASONS, outcomes=OUTCOMES,
                    seen=SEEN, today=date.today(),
-                   answer=r["status"] == "info_requested" and "partner_referrer" in roles)
+                   answer=r["status"] == "info_requested" and "partner_referrer" in roles,
+                   may_read_messages=bool(roles & MESSAGE_READERS))
         return ctx
 
     @page("GET", "/referrals/<string:referral_id>")
@@ -742,8 +743,14 @@ class PortalService(PlatformService):
         me, out = self._signed_in(request)
         if out:
             return out
+        saved = Client.for_session(me).try_get("notify", "/api/v1/notification-preferences",
+                                                {}, address=me.sub) or {}
+        start, _, end = (saved.get("quiet_hours") or "").partition("-")
+        values = {"quiet_from": start, "quiet_to": end}
         return self._render(request, "preferences.html", me=me, title="Message preferences",
-                            notice=request.args.get("done"), categories=CATEGORIES)
+                            notice=request.args.get("done"), categories=CATEGORIES,
+                            values=values, chosen=saved.get("opt_outs") or [],
+                            digest=bool(saved.get("digest")))
 
     @page("POST", "/preferences")
     def save_preferences(self, request):
@@ -766,7 +773,8 @@ class PortalService(PlatformService):
             errors = [("quiet_from" if k == "quiet_hours" else k, m) for k, m in errors]
             return self._render(request, "preferences.html", status=400, me=me,
                                 title="Message preferences", errors=errors, values=f,
-                                categories=CATEGORIES)
+                                categories=CATEGORIES, chosen=f.getlist("opt_outs"),
+                                digest=f.get("digest") == "yes")
         return redirect(links.path("preferences") + "?done=Preferences+saved", code=303)
 
     # -- CPD ---------------------------------------------------------------------------

@@ -344,6 +344,13 @@ def test_4_parent_opens_the_passport_email_and_reads_the_passport(world, browser
     axe_check(browser, "ehc-plan-parent")
     browser.find_element(By.LINK_TEXT, "Message preferences").click()
     axe_check(browser, "preferences")
+    fill(browser, "quiet_from", "21:00")
+    fill(browser, "quiet_to", "07:00")
+    browser.find_element(By.CSS_SELECTOR, "input[name=opt_outs][value=cpd]").click()
+    click(browser, "Save preferences")
+    done(browser, "Preferences saved")  # notify keeps them for the parent's own address
+    assert browser.find_element(By.ID, "quiet_from").get_attribute("value") == "21:00"
+    assert browser.find_element(By.CSS_SELECTOR, "input[name=opt_outs][value=cpd]").is_selected()
     # a parent cannot open a pupil's staff page
     browser.get(link.rsplit("/passport", 1)[0])
     shows(browser, By.TAG_NAME, "h1", "You cannot see this page")
@@ -400,6 +407,14 @@ def test_5_every_page_an_email_links_to_opens_for_its_reader(world, browser):  #
         axe_check(browser, f"{name}-senco")
     opens(browser, portal + links.path("passport", pupil_id=pupil_id), "Pupil passport")
     assert browser.find_element(By.ID, "passport-about_me").text == "Robin's about me."
+    browser.get(portal + links.path("pupils") + "?q=Khan")  # the demo's pupil with an EHC plan
+    browser.find_element(By.LINK_TEXT, "Amira Khan").click()
+    browser.find_element(By.LINK_TEXT, "EHC plan dates and statutory deadlines").click()
+    shows(browser, By.TAG_NAME, "h1", "EHC plan")
+    plan = browser.find_element(By.TAG_NAME, "main").text
+    assert "Next annual review" in plan and "20 April 2027" in plan  # last review + 12 months
+    assert "Final plan issued" in plan and "1 May 2025" in plan
+    axe_check(browser, "ehc-plan-senco")
     opens(browser, portal + links.path("notifications") + f"?pupil_id={pupil_id}", "Messages sent")
     shows(browser, By.ID, "messages", "Pupil passport version 1 published")
     for name in ("/costs", "/impact"):
@@ -446,7 +461,8 @@ def test_5_every_page_an_email_links_to_opens_for_its_reader(world, browser):  #
     browser.find_element(By.PARTIAL_LINK_TEXT, "agreement and statement of hours").click()
     shows(browser, By.TAG_NAME, "h1", "Agreement")
     axe_check(browser, "agreement")
-    opens(browser, portal + links.path("notifications") + f"?referral_id={referral_id}")
+    opens(browser, portal + links.path("referral", referral_id=referral_id))
+    browser.find_element(By.LINK_TEXT, "Messages sent about this referral").click()
     shows(browser, By.ID, "messages", "New outreach referral")
     axe_check(browser, "notifications-referral")
     browser.delete_all_cookies()
