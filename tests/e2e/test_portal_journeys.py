@@ -238,6 +238,23 @@ def test_2_outreach_triages_allocates_visits_reports_and_closes(world, browser):
     assert not browser.find_elements(By.ID, "actions")
     axe_check(browser, "referral-closed")
 
+    # a referral that misses a criterion (one cycle of two): accepted by panel override,
+    # which needs its reason; the reason is kept on the referral
+    short = {**DEMO_REFERRAL, "graduated_approach": DEMO_REFERRAL["graduated_approach"][:1]}
+    other = api_as(world, PARTNER_SENCO, "100001", "partner_referrer", "POST", "referrals",
+                   "/api/v1/referrals", short)
+    browser.get(world["portal"] + links.path("referral", referral_id=other["id"]))
+    assert "Not met" in browser.find_element(By.ID, "criteria").text
+    click(browser, "Accept referral")
+    shows(browser, By.CSS_SELECTOR, ".govuk-error-summary",
+          "Enter the reason the panel accepted a referral that does not meet the criteria")
+    axe_check(browser, "referral-override-error")
+    fill(browser, "override_reason", "Risk of exclusion this term: the panel agreed to see him.")
+    click(browser, "Accept referral")
+    done(browser, "Referral accepted")
+    assert browser.find_element(By.ID, "override-reason").text == \
+        "Risk of exclusion this term: the panel agreed to see him."
+
 
 def test_3_trust_senco_registers_a_pupil_and_plans_provision(world, browser):  # noqa: F811
     sign_in_by_oidc(browser, world, TRUST_SENCO)
