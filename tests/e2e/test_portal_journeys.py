@@ -462,6 +462,16 @@ def test_5_every_page_an_email_links_to_opens_for_its_reader(world, browser):  #
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     browser.delete_all_cookies()
 
+    # the trust admin: organisations and the staff directory
+    sign_in_by_oidc(browser, world, "admin@demo-trust.example")
+    opens(browser, portal + "/admin/organisations", "Organisations")
+    assert "Riverside Primary School" in browser.find_element(By.TAG_NAME, "main").text
+    axe_check(browser, "admin-organisations")
+    opens(browser, portal + "/admin/staff", "Staff directory")
+    assert OUTREACH_LEAD in browser.find_element(By.TAG_NAME, "main").text
+    axe_check(browser, "admin-staff")
+    browser.delete_all_cookies()
+
     # the CPD lead: approvals (nothing waiting: the course needs no approval)
     sign_in_by_oidc(browser, world, lead[0])
     opens(browser, portal + links.path("cpd_approvals"), "Bookings to approve")
