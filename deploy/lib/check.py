@@ -41,7 +41,22 @@ SCHEMAS = DEPLOY / "schemas"
 DEFAULT_OVERLAYS = [DEPLOY / "k8s" / "overlays" / "dev", DEPLOY / "k8s" / "overlays" / "production"]
 DEFAULT_K8S_VERSIONS = ["1.31", "1.37"]
 
-SERVICES = ("pupils", "provision", "cpd", "referrals", "notify")
+def platform_services():
+    """The services the platform runs: `SERVICES` in services/common/settings.py (read
+    without importing the platform's dependencies), so a new service is checked here
+    the day it is added there."""
+    import ast
+
+    tree = ast.parse((REPO / "services" / "common" / "settings.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", None) == "SERVICES" for t in node.targets
+        ):
+            return tuple(ast.literal_eval(node.value))
+    raise SystemExit("deploy/check: no SERVICES in services/common/settings.py")
+
+
+SERVICES = platform_services()
 # Ingress: every path prefix the API exposes, and the service that owns it (DESIGN.md §6).
 ROUTES = {
     "/api/v1/organisations": "pupils",
@@ -55,6 +70,14 @@ ROUTES = {
     "/api/v1/notification-preferences": "notify",
     "/api/v1/templates": "notify",
     "/api/v1/notify": "notify",
+    "/api/v1/staff": "pupils",
+    "/api/v1/sign-in/lookup": "pupils",
+    "/api/v1/sign-in-links": "notify",
+    # the portal: every other path is one of its pages
+    "/": "portal",
+    "/sign-in": "portal",
+    "/referrals/new": "portal",
+    "/assets/govuk-frontend.min.css": "portal",
     **{f"/api/v1/{s}/openapi.json": s for s in SERVICES},
 }
 # Settings that are credentials: only ever from a Secret.
@@ -67,6 +90,7 @@ SECRET_SETTINGS = {
     "JWT_PUBLIC_KEY",
     "JWT_PRIVATE_KEY",
     "JWT_PRIVATE_KEY_FILE",
+    "OIDC_CLIENT_SECRET",
 }
 IN_FLIGHT_SECONDS = 30  # nameko finishes in-flight workers on SIGTERM within this
 
@@ -81,7 +105,7 @@ Rules (each a failure when broken):
       spec.replicas when a HorizontalPodAutoscaler owns the count
   R3  every Job container: resources, runAsNonRoot, readOnlyRootFilesystem, no privilege
       escalation, all capabilities dropped
-  R4  every service (pupils, provision, cpd, referrals, notify) has a Deployment
+  R4  every service (SERVICES in services/common/settings.py: {services}) has a Deployment
       (`serve <service>`), a Service selecting its pods, a migration Job
       (`migrate <service>`), a HorizontalPodAutoscaler on the Deployment, a
       PodDisruptionBudget and a NetworkPolicy selecting its pods (and the Job's), a
@@ -839,7 +863,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="deploy/check",
         description=__doc__.split("\n\n")[0],
-        epilog=RULES,
+        epilog=RULES.format(services=", ".join(SERVICES)),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(

@@ -2,10 +2,12 @@
 
 Migrates every SQLite database (and declares the queues), starts the SMTP
 catcher and the five services as separate processes, onboards the demo trust
-and partner school, and prints the URLs, a demo token and a curl command.
-A child that dies (a service, the SMTP catcher) is started again, with a
-pause that grows while it keeps dying, and `make run` says so; it never takes
-the rest of the platform down with it. Ctrl-C stops everything.
+and partner school, starts the local OpenID provider and the portal (the front
+door, PUBLIC_BASE_URL), and prints the portal's address, how to sign in as each
+demo person, the URLs, a demo token and a curl command. A child that dies (a
+service, the portal, the SMTP catcher) is started again, with a pause that
+grows while it keeps dying, and `make run` says so; it never takes the rest of
+the platform down with it. Ctrl-C stops everything.
 """
 
 import os
@@ -115,32 +117,42 @@ def main():
 
     env = dict(os.environ)
     smtp_port = env.setdefault("SMTP_PORT", "8025")
-    env.setdefault("PUBLIC_BASE_URL", "http://localhost:8000")  # the portal: every email link
+    ports = {service: int(env.get(f"{service.upper()}_PORT", port))
+             for service, port in settings.DEV_PORTS.items()}
+    oidc_port = int(env.get("OIDC_PORT", "9000"))
+    env.setdefault("PUBLIC_BASE_URL", f"http://localhost:{ports['portal']}")  # every email link
+    for service in settings.SERVICES:
+        if service != "portal":
+            env.setdefault(f"{service.upper()}_URL", f"http://127.0.0.1:{ports[service]}")
+    backend = {s: p for s, p in ports.items() if s != "portal"}
     supervisor = Supervisor()
     try:
         supervisor.add("smtp", lambda: _start(
             "smtp", [sys.executable, "-m", "services.cli.mailcatcher", "--dir",
                      str(var / "mail"), "--port", smtp_port], env, log_dir))
-        for service, port in settings.DEV_PORTS.items():
-            port = int(env.get(f"{service.upper()}_PORT", port))
+        for service, port in backend.items():
             service_env = dict(env, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}",
                                OTEL_SERVICE_NAME=service)
             supervisor.add(service, lambda service=service, service_env=service_env: _start(
                 service, [sys.executable, "-m", "services.cli.senctl", "serve", service],
                 service_env, log_dir))
         for (service, proc) in supervisor.procs[1:]:
-            port = int(env.get(f"{service.upper()}_PORT", settings.DEV_PORTS[service]))
-            if not _wait_ready(f"http://127.0.0.1:{port}/health/ready", proc):
+            if not _wait_ready(f"http://127.0.0.1:{ports[service]}/health/ready", proc):
                 print(f"{service} did not become ready; see {log_dir / service}.log",
                       file=sys.stderr)
                 return 1
         print("\nSeeding the demo trust, schools, pupils, staff and agreement:")
         senctl.main(["demo"])
+        portal_ok = _start_portal(env, ports["portal"], oidc_port, var, log_dir, supervisor)
         token = _capture(["token", "--sub", "jo.smith@riverside.example", "--org", "100001",
                           "--roles", "partner_referrer"])
-        referrals = f"http://localhost:{settings.DEV_PORTS['referrals']}"
+        referrals = f"http://localhost:{ports['referrals']}"
         print("\nThe SEN trust platform is running:")
-        for service, port in settings.DEV_PORTS.items():
+        if portal_ok:
+            print(f"  portal     {env['PUBLIC_BASE_URL']}  (the front door: sign in here)")
+            print(f"  oidc       http://127.0.0.1:{oidc_port}  (local OpenID provider, "
+                  f"development only)")
+        for service, port in backend.items():
             print(f"  {service:<10} http://localhost:{port}  "
                   f"(openapi: /api/v1/{service}/openapi.json, /health/ready, /metrics)")
         print(f"  smtp       127.0.0.1:{smtp_port}, mail kept in {var / 'mail'}")
@@ -148,6 +160,8 @@ def main():
         print(f"\nDemo token (partner_referrer at Riverside Primary School):\n{token}\n")
         print("Submit a referral (two emails appear in var/mail/):\n")
         print(curl(referrals, token))
+        if portal_ok:
+            print(_sign_in_help(env["PUBLIC_BASE_URL"], var))
         print("\nCtrl-C stops everything.")
         while True:
             supervisor.check()
@@ -157,6 +171,53 @@ def main():
         return 0
     finally:
         stop_all(supervisor.procs)
+
+
+def _trust_org_id():
+    from sqlalchemy import select
+
+    from services.pupils.models import Organisation
+    with senctl._pupils_db().session() as s:
+        return s.execute(select(Organisation.id).where(Organisation.kind == "trust")).scalar()
+
+
+def _start_portal(env, port, oidc_port, var, log_dir, supervisor):
+    """The local OpenID provider (demo staff accounts) and the portal, once the
+    services run and the demo trust exists (the portal acts for it)."""
+    import secrets
+
+    from services.portal import localidp
+    portal_env = dict(env, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", OTEL_SERVICE_NAME="portal",
+                      TRUST_ORG_ID=env.get("TRUST_ORG_ID") or _trust_org_id() or "")
+    if localidp.ready() and not env.get("OIDC_DISCOVERY_URL"):
+        secret = secrets.token_urlsafe(24)
+        accounts = localidp.write_accounts(var / "oidc-accounts.json", localidp.demo_accounts())
+        command = localidp.command(oidc_port, env["PUBLIC_BASE_URL"], accounts, secret)
+        supervisor.add("oidc", lambda: _start("oidc", command, env, log_dir))
+        portal_env.update(localidp.portal_settings(oidc_port, secret))
+    else:
+        print("The local OpenID provider is not installed (make assets); staff sign-in is off.",
+              file=sys.stderr)
+    supervisor.add("portal", lambda: _start("portal", [sys.executable, "-m", "services.cli.senctl",
+                                                       "serve", "portal"], portal_env, log_dir))
+    if not _wait_ready(f"http://127.0.0.1:{port}/health/ready", supervisor.procs[-1][1]):
+        print(f"portal did not become ready; see {log_dir / 'portal'}.log", file=sys.stderr)
+        return False
+    return True
+
+
+def _sign_in_help(portal, var):
+    from services.cli.demo_people import DEMO_PASSWORD, PARENTS, PEOPLE, org
+    lines = [f"\nSign in at {portal}/sign-in as any demo person:"]
+    for p in PEOPLE:
+        how = (f"'Sign in with your work account', then {p['email']} / {DEMO_PASSWORD}"
+               if p["sign_in"] == "oidc" else
+               f"'Email me a sign-in link' with {p['email']}; the link arrives in {var / 'mail'}")
+        lines.append(f"  {p['name']:<14} {', '.join(p['roles']):<26} {org(p['org'])['name']}: {how}")
+    for p in PARENTS:
+        lines.append(f"  {p['name']:<14} {'parent':<26} {org(p['org'])['name']}: 'Email me a "
+                     f"sign-in link' with {p['email']}; the link arrives in {var / 'mail'}")
+    return "\n".join(lines)
 
 
 def _capture(argv):

@@ -29,6 +29,7 @@ SERVICE_CLASSES = {
     "cpd": "services.cpd.service:CpdService",
     "referrals": "services.referrals.service:ReferralsService",
     "notify": "services.notify.service:NotifyService",
+    "portal": "services.portal.service:PortalService",
 }
 
 

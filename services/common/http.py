@@ -255,12 +255,13 @@ class Api(HttpRequestHandler):
 
     def __init__(self, method, url, roles=None, body=None, query=None, response=None,
                  status=200, public=False, summary=None, guard=None,
-                 max_body=MAX_BODY_BYTES, many=False, **kwargs):
+                 max_body=MAX_BODY_BYTES, many=False, optional_body=False, **kwargs):
         self.roles = frozenset(roles or ())
         self.guard = guard  # guard(request): a public endpoint's own check, before the body
         self.max_body = max_body
         self.many = many  # the response is a JSON array of `response` (for OpenAPI)
         self.body_schema = body
+        self.optional_body = optional_body  # no body at all loads as {}
         self.query_schema = query
         self.response_schema = response
         self.status = status
@@ -282,8 +283,11 @@ class Api(HttpRequestHandler):
         request.max_content_length = self.max_body + 1  # also bounds a handler's own stream
         try:
             if self.body_schema is not None:
-                kwargs["body"] = self.body_schema().load(
-                    parse_json_body(request, self.max_body))
+                no_body = not (request.content_length or
+                               request.headers.get("Transfer-Encoding"))
+                data = {} if self.optional_body and no_body else parse_json_body(
+                    request, self.max_body)
+                kwargs["body"] = self.body_schema().load(data)
                 check_dates(kwargs["body"], "body")
             if self.query_schema is not None:
                 params = request.args.to_dict(flat=True)

@@ -13,8 +13,9 @@ from nameko import config as nameko_config
 ROOT = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(os.environ.get("SEN_VAR_DIR", ROOT / "var"))
 
-SERVICES = ("pupils", "provision", "cpd", "referrals", "notify")
-DEV_PORTS = {"pupils": 8001, "provision": 8002, "cpd": 8003, "referrals": 8004, "notify": 8005}
+SERVICES = ("pupils", "provision", "cpd", "referrals", "notify", "portal")
+DEV_PORTS = {"pupils": 8001, "provision": 8002, "cpd": 8003, "referrals": 8004, "notify": 8005,
+             "portal": 8000}
 
 _DEFAULTS = {
     "AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/",

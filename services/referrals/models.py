@@ -86,6 +86,9 @@ class Referral(Base):
     info_question: Mapped[str | None] = mapped_column(Text)
     info_answer: Mapped[str | None] = mapped_column(Text)
     decline_reason: Mapped[str | None] = mapped_column(String(30))
+    # accepted although criteria were unmet: the triage panel's override and its reason
+    panel_override: Mapped[bool] = mapped_column(Boolean, default=False)
+    override_reason: Mapped[str | None] = mapped_column(Text)
     agreement_id: Mapped[str | None] = mapped_column(ForeignKey("agreements.id"), index=True)
     waiting: Mapped[bool] = mapped_column(Boolean, default=False)
     waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime())

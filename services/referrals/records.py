@@ -233,15 +233,19 @@ def agreement_for(session, referral, today, for_update=False):
     return session.execute(stmt).scalar_one_or_none()
 
 
-def accept(uow, principal, referral_id, now):
+def accept(uow, principal, referral_id, now, override=None):
+    """Accept at triage. Unmet criteria refuse it unless `override` (the panel's
+    reason) is given: then the override and its reason are recorded."""
     referral = load_referral(uow.session, principal, referral_id, for_update=True)
     legal(referral, "accept")
     agreement = agreement_for(uow.session, referral, domain.london_date(now), for_update=True)
     unmet = domain.unmet(domain.triage(referral, agreement))
-    if unmet:
+    if unmet and not (override and agreement is not None):
         raise Conflict("The referral does not meet the acceptance criteria: "
                        + ", ".join(sorted(unmet)), errors=unmet)
     move(uow, referral, "accept", principal, now)
+    if unmet:
+        referral.panel_override, referral.override_reason = True, override.strip()
     agreement_usage(uow.session, agreement)
     referral.agreement_id = agreement.id
     referral.acknowledged_at = referral.acknowledged_at or now

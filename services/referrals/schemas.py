@@ -131,6 +131,8 @@ class ReferralSchema(Schema):
     info_question = fields.String(allow_none=True)
     info_answer = fields.String(allow_none=True)
     decline_reason = fields.String(allow_none=True)
+    panel_override = fields.Boolean()
+    override_reason = fields.String(allow_none=True)
     agreement_id = fields.String(allow_none=True)
     waiting = fields.Boolean()
     waiting_since = fields.DateTime(allow_none=True)
@@ -182,6 +184,24 @@ class SubmitSchema(Schema):
 
 class RequestInfoSchema(Schema):
     question = fields.String(required=True, validate=validate.Length(min=1, max=5_000))
+
+
+class AcceptSchema(Schema):
+    """Optional: a triage panel may accept a referral whose criteria are unmet, with
+    its reason (recorded on the referral)."""
+
+    panel_override = fields.Boolean(load_default=False)
+    override_reason = fields.String(load_default=None, allow_none=True,
+                                    validate=validate.Length(min=1, max=2000))
+
+    @validates_schema
+    def _reason_with_override(self, data, **kwargs):
+        reason = (data.get("override_reason") or "").strip()
+        if data.get("panel_override") and not reason:
+            raise ValidationError("Give the panel's reason for accepting",
+                                  field_name="override_reason")
+        if reason and not data.get("panel_override"):
+            raise ValidationError("Only with panel_override", field_name="override_reason")
 
 
 class DeclineSchema(Schema):

@@ -37,6 +37,7 @@ from services.common.timers import timer_from_setting
 from . import domain, records, web
 from .models import Base
 from .schemas import (
+    AcceptSchema,
     AgreementCreateSchema,
     AgreementListSchema,
     AgreementSchema,
@@ -252,13 +253,16 @@ class ReferralsService(PlatformService):
         return {"referral_id": referral.id, "agreement_id": agreement and agreement.id,
                 "all_met": all(c.met for c in criteria), "criteria": criteria}
 
-    @api("POST", PATH + "/accept", roles=domain.roles_for("accept"), response=ReferralSchema,
-         summary="Accept at triage (criteria of this term's agreement must be met; over the "
-                 "cap the referral waits for a place)")
-    def accept(self, request, principal, referral_id):
+    @api("POST", PATH + "/accept", roles=domain.roles_for("accept"), body=AcceptSchema,
+         optional_body=True, response=ReferralSchema,
+         summary="Accept at triage (criteria of this term's agreement must be met, or a "
+                 "panel_override with its override_reason; over the cap the referral "
+                 "waits for a place)")
+    def accept(self, request, principal, body, referral_id):
         now = utcnow()
+        override = body["override_reason"] if body["panel_override"] else None
         with self.db.unit_of_work() as uow:
-            referral = records.accept(uow, principal, referral_id, now)
+            referral = records.accept(uow, principal, referral_id, now, override=override)
         return for_caller(principal, referral)
 
     @api("POST", PATH + "/decline", roles=domain.roles_for("decline"), body=DeclineSchema,

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from services.common.settings import SERVICES  # every service the platform runs
+
 REPO = Path(__file__).resolve().parents[2]
 CHECK = REPO / "deploy" / "check"
 K8S = REPO / "deploy" / "k8s"
-SERVICES = ("pupils", "provision", "cpd", "referrals", "notify")
 
 
 def run_check(*overlays):

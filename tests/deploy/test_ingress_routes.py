@@ -33,7 +33,9 @@ def served_paths(cls):
 def test_every_served_path_is_routed_to_its_service(service):
     routes = ingress_routes()
     for path in served_paths(service_class(SERVICE_CLASSES[service])):
-        owner = max((p for p in routes if path == p or path.startswith(p + "/")),
+        # a Prefix path matches itself and what lies under it ("/" matches everything)
+        owner = max((p for p in routes
+                     if path == p.rstrip("/") or path.startswith(p.rstrip("/") + "/")),
                     key=len, default=None)
         assert owner is not None, f"{path} ({service}) has no Ingress route"
         assert routes[owner] == service, f"{path} is routed to {routes[owner]}, not {service}"

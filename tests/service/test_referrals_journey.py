@@ -210,6 +210,33 @@ def test_triage_criteria_are_checked_and_the_unmet_listed(svc):
     assert svc.act(rid, "accept", svc.lead)["status"] == "accepted"
 
 
+def test_a_panel_override_accepts_unmet_criteria_and_records_its_reason(svc):
+    svc.agreement(min_cycles=2)
+    rid = svc.submit(graduated_approach=CYCLES[:1])
+    assert svc.act(rid, "accept", svc.lead, expect=409)["errors"].keys() == {
+        "graduated_approach_cycles"}
+    # an override needs its reason; a reason needs the override (422 naming the field)
+    assert "override_reason" in svc.act(rid, "accept", svc.lead, {"panel_override": True},
+                                        expect=422)["errors"]
+    assert "override_reason" in svc.act(rid, "accept", svc.lead,
+                                        {"override_reason": "Urgent"}, expect=422)["errors"]
+    assert svc.act(rid, "accept", svc.school, {"panel_override": True,
+                                               "override_reason": "x"}, expect=403)
+    accepted = svc.act(rid, "accept", svc.lead, {
+        "panel_override": True, "override_reason": "Risk of exclusion: the panel agreed."})
+    assert accepted["status"] == "accepted" and accepted["panel_override"] is True
+    assert accepted["override_reason"] == "Risk of exclusion: the panel agreed."
+    assert svc.get(f"{URL}/{rid}", svc.school).json()["override_reason"] == \
+        "Risk of exclusion: the panel agreed."
+    assert len(svc.events("referral.accepted")) == 1
+
+    # criteria met: no body at all still accepts, and nothing is recorded as an override
+    met = svc.submit()
+    plain = svc.http.post(f"{svc.base}{URL}/{met}/accept", headers=svc.lead)
+    assert plain.status_code == 200, plain.text
+    assert plain.json()["panel_override"] is False and plain.json()["override_reason"] is None
+
+
 def test_role_scoping(svc):
     rid, _ = svc.allocated()
     other = svc.submit()

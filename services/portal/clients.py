@@ -1,0 +1,112 @@
+"""A thin client of the five services' HTTP APIs. Every call carries a
+short-lived RS256 token minted for the person signed in (or, for the sign-in
+lookups alone, for the portal's own `portal` principal), so each service keeps
+enforcing its own tenancy and role rules. The portal never opens their databases.
+
+Base URLs come from settings: PUPILS_URL, PROVISION_URL, CPD_URL, REFERRALS_URL,
+NOTIFY_URL (defaults: the dev ports on localhost).
+"""
+
+from datetime import timedelta
+
+import requests
+
+from services.common import auth, settings
+
+USER_TOKEN_TTL = timedelta(minutes=15)
+SERVICES = ("pupils", "provision", "cpd", "referrals", "notify")
+DEV_PORTS = {"pupils": 8001, "provision": 8002, "cpd": 8003, "referrals": 8004, "notify": 8005}
+TIMEOUT = 15
+
+_http = requests.Session()
+
+
+class ApiError(Exception):
+    """A 4xx/5xx answer: the problem document is kept for the page to show."""
+
+    def __init__(self, status, problem):
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.problem = problem if isinstance(problem, dict) else {}
+
+    @property
+    def field_errors(self):
+        return self.problem.get("errors") or {}
+
+
+def base_url(service):
+    return (settings.get(f"{service.upper()}_URL")
+            or f"http://127.0.0.1:{DEV_PORTS[service]}").rstrip("/")
+
+
+def mint(sub, org, roles, pupils=(), ttl=USER_TOKEN_TTL, *, org_kind):
+    """A token for one person acting at one organisation, signed with the trust's key.
+    `org_kind` comes from the pupils service's organisation record (the sign-in lookup):
+    the services decide with it which roles the token may carry, and where."""
+    return auth.issue_token(sub, org, sorted(roles), ttl=ttl, org_kind=org_kind,
+                            pupils=sorted(pupils) or None)
+
+
+def trust_org_id():
+    return settings.get("TRUST_ORG_ID")
+
+
+class Client:
+    """client.get("referrals", "/api/v1/referrals", params=...) → the decoded JSON."""
+
+    def __init__(self, token):
+        self.token = token
+
+    @classmethod
+    def for_session(cls, session):
+        return cls(mint(session.sub, session.org_id, session.roles, session.pupils or (),
+                        org_kind=session.org_kind))
+
+    @classmethod
+    def for_portal(cls):
+        return cls(mint("portal", trust_org_id() or "", ["portal"], org_kind="trust"))
+
+    def call(self, method, service, path, json=None, params=None, raw=False):
+        resp = _http.request(method, base_url(service) + path, json=json, params=params,
+                             timeout=TIMEOUT,
+                             headers={"Authorization": f"Bearer {self.token}"})
+        if resp.status_code >= 400:
+            try:
+                problem = resp.json()
+            except ValueError:
+                problem = {}
+            raise ApiError(resp.status_code, problem)
+        if raw:
+            return resp
+        return resp.json() if resp.content else None
+
+    def get(self, service, path, **params):
+        clean = {k: v for k, v in params.items() if v not in (None, "")}
+        return self.call("GET", service, path, params=clean or None)
+
+    def post(self, service, path, body=None):
+        return self.call("POST", service, path, json=body if body is not None else {})
+
+    def put(self, service, path, body):
+        return self.call("PUT", service, path, json=body)
+
+    def patch(self, service, path, body):
+        return self.call("PATCH", service, path, json=body)
+
+    def try_get(self, service, path, default=None, **params):
+        """For the parts of a page that the reader may not be allowed to see."""
+        try:
+            return self.get(service, path, **params)
+        except ApiError:
+            return default
+
+
+def sign_in_lookup(email):
+    """Who is this address? {"staff": [...], "guardian_of": [...]} (pupils, as `portal`)."""
+    return Client.for_portal().post("pupils", "/api/v1/sign-in/lookup", {"email": email})
+
+
+def send_sign_in_link(email, url, expires_at):
+    """Ask notify to email a one-time sign-in link (as `portal`)."""
+    return Client.for_portal().post("notify", "/api/v1/sign-in-links", {
+        "email": email, "url": url, "expires_at": expires_at.isoformat()})

@@ -1,0 +1,155 @@
+"""Rendering and the HTTP details of every page: GOV.UK Frontend assets (npm,
+services/portal/web/node_modules), the Jinja2 environment, security headers
+(CSP, no caching of personal pages), cookies and CSRF tokens, and turning
+the API's problem documents into GOV.UK error summaries.
+"""
+
+import hmac
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from werkzeug.wrappers import Response
+
+from services.common import settings
+from services.contracts import links
+from services.contracts.sen import AREAS_OF_NEED, NEED_TYPES
+
+HERE = Path(__file__).resolve().parent
+ASSETS = HERE / "web" / "node_modules" / "govuk-frontend" / "dist" / "govuk"
+STATIC = HERE / "static"
+SESSION_COOKIE = "sen_portal_session"
+PRE_COOKIE = "sen_portal_pre"     # CSRF token of a person not signed in yet
+NEXT_COOKIE = "sen_portal_next"   # where to go after signing in
+SERVICE_NAME = "SEN trust portal"
+
+_env = Environment(loader=FileSystemLoader(HERE / "templates"),
+                   autoescape=select_autoescape(("html",)), trim_blocks=True, lstrip_blocks=True)
+_env.globals.update(links=links, path=links.path, service_name=SERVICE_NAME,
+                    areas_of_need=AREAS_OF_NEED, need_types=NEED_TYPES)
+_env.filters["field_id"] = lambda name: str(name).replace(".", "-")
+_env.filters["words"] = lambda value: str(value if value is not None else "").replace("_", " ")
+_env.filters["date"] = lambda v: _date(v)
+
+
+def _date(value):
+    from datetime import date, datetime
+    if not value:
+        return ""
+    try:
+        d = datetime.fromisoformat(str(value)) if "T" in str(value) else \
+            date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return str(value)
+    return f"{d.day} {d.strftime('%B %Y')}"
+
+
+def assets_ready():
+    return (ASSETS / "govuk-frontend.min.css").exists()
+
+
+def secure_cookies():
+    return links.base_url().startswith("https://")
+
+
+def render(template, **context):
+    return _env.get_template(template).render(**context)
+
+
+def csp(form_action=None):
+    actions = " ".join(["'self'"] + ([form_action] if form_action else []))
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+            f"frame-ancestors 'none'; form-action {actions}")
+
+
+def harden(response, form_action=None):
+    """The headers every HTML response carries."""
+    if response.mimetype == "text/html" or response.status_code in (301, 302, 303):
+        response.headers["Content-Security-Policy"] = csp(form_action)
+        response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    if secure_cookies():
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
+    return response
+
+
+def html(body, status=200):
+    return Response(body, status=status, content_type="text/html; charset=utf-8")
+
+
+def set_cookie(response, name, value, max_age=None):
+    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True,
+                        samesite="Lax", secure=secure_cookies())
+
+
+def clear_cookie(response, name):
+    response.delete_cookie(name, path="/", httponly=True, samesite="Lax",
+                           secure=secure_cookies())
+
+
+def new_token():
+    return secrets.token_urlsafe(32)
+
+
+def same(a, b):
+    return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+
+
+def safe_next(value):
+    """Only a path on this site (never //host or a full URL) is a place to go back to."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    parts = urlsplit(value)
+    return None if parts.scheme or parts.netloc else value
+
+
+def client_ip(request):
+    """The client's address: the first X-Forwarded-For hop behind the ingress."""
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    return (forwarded.split(",")[0].strip() if forwarded and settings.get_bool(
+        "TRUST_PROXY_HEADERS") else request.remote_addr) or "unknown"
+
+
+# -- forms -------------------------------------------------------------------------
+
+def date_from(form, name):
+    parts = [form.get(f"{name}-{p}", "").strip() for p in ("year", "month", "day")]
+    if not any(parts):
+        return None
+    year, month, day = parts
+    if year.isdigit() and month.isdigit() and day.isdigit():
+        return f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
+    return "-".join(parts)  # the API names it: "Not a valid date."
+
+
+def text(form, name):
+    value = form.get(name, "").strip()
+    return value or None
+
+
+def drop_none(value):
+    if isinstance(value, dict):
+        return {k: drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_none(v) for v in value]
+    return value
+
+
+def errors_from(problem_errors, messages, default_field):
+    """The API's field errors → [(field, message)] for the error summary, with the
+    GOV.UK Design System's wording where we have it, one per field."""
+    out = {}
+    for name, errs in (problem_errors or {}).items():
+        field = name.split(".")[0] if name.split(".")[-1].isdigit() else name
+        if field == "body" or field == "_schema":
+            field = default_field
+        message = messages.get(field)
+        if message is None:
+            first = errs[0] if isinstance(errs, list) and errs else str(errs)
+            message = f"{field.split('.')[-1].replace('_', ' ').capitalize()}: {first}"
+        out.setdefault(field, message)
+    return list(out.items())
