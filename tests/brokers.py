@@ -121,8 +121,16 @@ class Node(_Vhosts):
         return self
 
     def wait(self, timeout=120):
-        self.ctl("await_startup", timeout=timeout)
         deadline = time.monotonic() + timeout
+        while True:  # the node is unreachable until it has registered with epmd
+            assert self.proc.poll() is None, self.log()
+            try:
+                self.ctl("await_startup", timeout=timeout)
+                break
+            except (RuntimeError, subprocess.TimeoutExpired):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
         while not (port_open(self.port) and port_open(self.mgmt_port)):
             assert self.proc.poll() is None, self.log()
             assert time.monotonic() < deadline, f"{self.nodename} did not open its ports"

@@ -51,10 +51,13 @@ class Platform:
         for service in self.services:
             self.wait_ready(service)
 
-    def start_service(self, service):
-        log = open(self.logs / f"{service}.log", "ab")
-        env = dict(self.env, WEB_SERVER_ADDRESS=f"127.0.0.1:{self.ports[service]}")
-        self.procs[service] = subprocess.Popen(
+    def start_service(self, service, name=None):
+        """Start `service` (again); `name` (e.g. "notify-2") starts another replica of it."""
+        name = name or service
+        self.ports.setdefault(name, free_port())
+        log = open(self.logs / f"{name}.log", "ab")
+        env = dict(self.env, WEB_SERVER_ADDRESS=f"127.0.0.1:{self.ports[name]}")
+        self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "services.cli.senctl", "serve", service], cwd=ROOT,
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
