@@ -37,8 +37,11 @@ class PlatformService:
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             checks["database"] = f"error: {type(exc).__name__}"
         try:
-            with Connection(settings.amqp_uri(), connect_timeout=2) as conn:
-                conn.ensure_connection(max_retries=1)
+            uri = settings.amqp_uri()
+            with Connection(uri, connect_timeout=2) as conn:
+                # every address of a cluster (`;`-separated) is tried before "not ready"
+                conn.ensure_connection(max_retries=uri.count(";") + 1, interval_start=0,
+                                       interval_step=0)
             checks["broker"] = "ok"
         except Exception as exc:  # noqa: BLE001
             checks["broker"] = f"error: {type(exc).__name__}"
