@@ -7,7 +7,7 @@ on a RabbitMQ node of the test's own.
 * one replica of referrals and one of notify are SIGKILLed mid-stream: every
   accepted referral still gets its two emails, none twice;
 * each timer's effect happens once per due item across replicas: no duplicate
-  `referral.overdue`;
+  `referral.overdue` or `ehcp.review_due`;
 * CPD capacity holds when bookings arrive through both replicas at once.
 """
 
@@ -56,13 +56,21 @@ def metric(platform, name, pattern):
     return total
 
 
+def _pupil(n):
+    from stdnum.gb.upn import calc_check_digit
+    body = f"801200005{n:03d}"
+    return {"upn": calc_check_digit(body) + body, "legal_surname": "Taylor",
+            "forename": f"Sam{n}", "date_of_birth": "2015-03-01", "year_group": 5,
+            "sen_status": "E", "primary_need": "ASD", "secondary_need": None}
+
+
 class Audit:
     """A queue of the test's own bound to referrals.events: every message the
     relays published, to count per event id."""
 
-    def __init__(self, amqp_uri):
+    def __init__(self, amqp_uri, source="referrals"):
         self.conn = Connection(amqp_uri)
-        self.queue = Queue("audit-referrals", exchange=messaging.event_exchange("referrals"),
+        self.queue = Queue(f"audit-{source}", exchange=messaging.event_exchange(source),
                            routing_key="#", durable=True)
         self.queue(self.conn.default_channel).declare()
 
@@ -80,9 +88,10 @@ class Audit:
 def test_two_replicas_of_every_service(rabbit_nodes, platform_factory, databases, token):
     node = rabbit_nodes(1).nodes[0]
     env = {f"{s.upper()}_DATABASE_URL": url for s, url in databases.items()}
-    env.update(REFERRALS_OVERDUE_SCAN_SECONDS="0.5")
+    env.update(REFERRALS_OVERDUE_SCAN_SECONDS="0.5", PUPILS_EHCP_TIMER_SECONDS="0.5")
     platform = platform_factory(*SERVICES, broker=node, env=env)
     audit = Audit(platform.amqp_uri)
+    pupils_audit = Audit(platform.amqp_uri, "pupils")
     for service in SERVICES:
         platform.start_service(service, f"{service}-2")
     for service in SERVICES:
@@ -155,6 +164,38 @@ def test_two_replicas_of_every_service(rabbit_nodes, platform_factory, databases
           f"({breaches} recorded) from two timers")
     assert len(per_breach) == 2 * len(late) == breaches  # acknowledge and triage clocks
     assert max(per_breach.values()) == 1
+
+    # -- the EHC timer of both pupils replicas: each annual review announced once
+    trust_school = platform.senctl("org", "onboard", "--name", "Oak School", "--kind",
+                                   "trust_school", "--urn", "140001", "--laestab", "2024001")
+    senco = bearer(token(trust_school, "senco", sub="senco@oak.example"))
+    today = datetime.now(UTC).date()
+    request = today - timedelta(days=400)
+    plans = []
+    for n in range(3):
+        pupil = requests.post(platform.url("pupils") + "/api/v1/pupils", headers=senco,
+                              timeout=30, json=_pupil(n))
+        assert pupil.status_code == 201, pupil.text
+        base = f"{platform.url('pupils-2')}/api/v1/pupils/{pupil.json()['id']}/ehc-plans"
+        plan = requests.post(base, json={"request_date": request.isoformat()}, headers=senco,
+                             timeout=30)
+        assert plan.status_code == 201, plan.text
+        issued = requests.patch(f"{base}/{plan.json()['id']}", headers=senco, timeout=30, json={
+            "decision_to_assess_on": (request + timedelta(days=20)).isoformat(),
+            "decision_to_issue_on": (request + timedelta(days=35)).isoformat(),
+            "issued_on": (today - timedelta(days=358)).isoformat()})  # review due in 7 days
+        assert issued.status_code == 200, issued.text
+        plans.append(plan.json()["id"])
+    deadline = time.monotonic() + 60
+    reviews = []
+    while time.monotonic() < deadline and len({e[2]["plan_id"] for e in reviews}) < len(plans):
+        reviews += [e for e in pupils_audit.drain() if e[1] == "ehcp.review_due"]
+        time.sleep(0.5)
+    time.sleep(3)  # both timers have run several more times by now
+    reviews += [e for e in pupils_audit.drain() if e[1] == "ehcp.review_due"]
+    per_plan = Counter(e[2]["plan_id"] for e in reviews)
+    print(f"ehcp.review_due: {len(reviews)} events for {len(plans)} plans from two timers")
+    assert set(per_plan) == set(plans) and max(per_plan.values()) == 1
 
     # -- CPD capacity through both replicas at once
     admin = token("trust", "cpd_admin", sub="hub-admin@trust.example")
