@@ -107,11 +107,15 @@ podman build --quiet --isolation chroot --file "$root/deploy/docker/Dockerfile" 
   --tag "$tag" "$root" >/dev/null
 log "built $tag ($(elapsed)): $(podman image inspect --format '{{.Size}}' "$tag") bytes"
 
-# --- 4. its root filesystem
-rm -rf "$out/rootfs"; mkdir -p "$out/rootfs"
-ctr="$(podman create "$tag")"
-podman export "$ctr" | tar -x -C "$out/rootfs"
-podman rm "$ctr" >/dev/null
-podman image inspect --format '{{json .Config}}' "$tag" > "$out/image.json"
-podman image inspect --format '{{.Size}}' "$tag" > "$out/image.size"
-log "exported to $out/rootfs ($(du -sh "$out/rootfs" | cut -f1)) in $(elapsed)"
+# --- 4. its root filesystem (again only when the image changed)
+id="$(podman image inspect --format '{{.Id}}' "$tag")"
+if [[ "$(cat "$out/image.id" 2>/dev/null)" != "$id" || ! -x "$out/rootfs/opt/sen/bin/senctl" ]]; then
+  rm -rf "$out/rootfs" "$out/image.id"; mkdir -p "$out/rootfs"
+  ctr="$(podman create "$tag")"
+  podman export "$ctr" | tar -x -C "$out/rootfs"
+  podman rm "$ctr" >/dev/null
+  podman image inspect --format '{{json .Config}}' "$tag" > "$out/image.json"
+  podman image inspect --format '{{.Size}}' "$tag" > "$out/image.size"
+  echo "$id" > "$out/image.id"
+fi
+log "root filesystem in $out/rootfs ($(du -sh "$out/rootfs" | cut -f1)) after $(elapsed)"
