@@ -75,7 +75,7 @@ def test_referrals_survive_losing_the_queue_leader_and_a_node_restart(rabbit_nod
     print(f"queues led by the killed node: {leaders[leader.nodename]} of {len(queues)}; "
           f"led elsewhere afterwards: {moved}")
     assert figures["accepted"] == REFERRALS
-    assert figures["missing"] == 0, figures["missing_examples"]
+    assert figures["missing"] == 0, (figures["missing_examples"], _diagnose(cluster, platform))
     assert figures["duplicates"] == 0
     assert figures["delivered"] == 2 * REFERRALS
     assert all(len(q["members"]) == 3 for q in after.values() if q["name"] in queues)
@@ -94,3 +94,15 @@ def _quorum_queues(cluster, vhost):
 
 def cluster_queues(cluster, vhost):
     return cluster.running()[0].queues(vhost)
+
+
+def _diagnose(cluster, platform):
+    """What a failure needs to be understood: queue depths and consumers, the outboxes,
+    and the services' warnings."""
+    depths = {q["name"]: (q.get("messages"), q.get("consumers"), q.get("leader"))
+              for q in cluster_queues(cluster, platform.vhost) if q.get("messages")}
+    backlog = platform.senctl("outbox", "backlog", *platform.services)
+    logs = {s: [line for line in platform.log(s).splitlines()
+                if " WARNING " in line or " ERROR " in line or " CRITICAL " in line][-8:]
+            for s in platform.services}
+    return {"queues with messages": depths, "outbox": backlog, "log": logs}
