@@ -45,6 +45,16 @@ os.environ["JWT_PRIVATE_KEY"] = _PRIVATE.decode()
 os.environ["JWT_PUBLIC_KEY"] = _PUBLIC.decode()
 
 
+def pytest_configure(config):
+    """nameko's fixtures (rabbit_config, rabbit_manager) use the broker the
+    settings name (AMQP_URI, RABBIT_API_URI) unless --amqp-uri/--rabbit-api-uri say."""
+    amqp, api = os.environ.get("AMQP_URI"), os.environ.get("RABBIT_API_URI")
+    if amqp and config.getoption("RABBIT_AMQP_URI") == "pyamqp://guest:guest@localhost:5672/":
+        config.option.RABBIT_AMQP_URI = amqp.split(";")[0]
+    if api and config.getoption("RABBIT_API_URI") == "http://guest:guest@localhost:15672":
+        config.option.RABBIT_API_URI = api.rstrip("/").removesuffix("/api")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -185,6 +185,20 @@ def named_queue(name):
     return Queue(name, exchange=Exchange(""), routing_key=name, durable=True,
                  auto_delete=False, queue_arguments=messaging.queue_arguments())
 
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        """Ack (or requeue) the message, surviving a connection that died meanwhile.
+
+        nameko 3.0.0rc11 catches only amqp's ConnectionError there, so a socket
+        error (the broker node went away while the handler ran) killed the whole
+        container. The unacked message is redelivered by the broker anyway, and
+        the inbox makes the redelivery change nothing; the consumer reconnects
+        (to another node of a cluster, AMQP_URI listing them `;`-separated)."""
+        try:
+            super().handle_message_processed(message, result, exc_info)
+        except OSError as exc:
+            log.warning("%s: the broker connection closed before the ack (%s); the message "
+                        "will be redelivered", self.method_name, type(exc).__name__)
+
 
 def queue_name(source_service, event_type, service_name, method_name):
     return f"evt-{source_service}-{event_type}--{service_name}.{method_name}"

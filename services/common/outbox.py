@@ -37,7 +37,9 @@ class Relay:
     def _ensure_producer(self):
         if self._producer is None:
             self._conn = messaging.connection(self.amqp_uri)
-            self._conn.ensure_connection(max_retries=1)
+            # one try per address of a cluster (`;`-separated), then the next pass
+            self._conn.ensure_connection(max_retries=len(self._conn.alt) or 1,
+                                         interval_start=0, interval_step=0)
             self._producer = self._conn.Producer()
             self._declared = set()
         return self._producer

@@ -42,8 +42,11 @@ class PlatformService:
         connected = metrics.broker_connected(self.name)
         if connected is None:  # the relay has not looked yet
             try:
-                with Connection(settings.amqp_uri(), connect_timeout=1) as conn:
-                    conn.ensure_connection(max_retries=1)
+                uri = settings.amqp_uri()
+                with Connection(uri, connect_timeout=1) as conn:
+                    # every address of a cluster (`;`-separated) is tried
+                    conn.ensure_connection(max_retries=uri.count(";") + 1, interval_start=0,
+                                           interval_step=0)
                 connected = True
             except Exception:  # noqa: BLE001
                 connected = False

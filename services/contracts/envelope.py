@@ -6,7 +6,7 @@ from functools import cache
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
-from .registry import lookup
+from .registry import lookup, lookup_readable
 
 
 class EnvelopeSchema(Schema):
@@ -63,14 +63,16 @@ def make_event(event_type, data, *, org_id, actor, version=None, occurred_at=Non
 def parse_event(body):
     """Validate a received envelope and its data; unknown fields are ignored.
 
-    Returns the envelope with `data` loaded by the type's schema.
+    Returns the envelope with `data` loaded by the type's schema; an event of a
+    newer version than this catalogue knows is read with the newest it does know
+    (upgrades: producers may be upgraded before consumers, DESIGN.md §3).
     Raises ValidationError (or UnknownEvent) for a message that can never be handled.
     """
     if not isinstance(body, dict):
         raise ValidationError({"_envelope": ["Event body must be an object"]})
     envelope = _envelope.load(body)
     try:
-        spec = lookup(envelope["type"], envelope["version"])
+        spec = lookup_readable(envelope["type"], envelope["version"])
     except KeyError as exc:
         raise UnknownEvent({"type": [str(exc)]}) from None
     envelope["data"] = _schema(spec.schema, EXCLUDE).load(envelope["data"])

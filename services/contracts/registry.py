@@ -40,5 +40,20 @@ def lookup(event_type, version=None) -> EventSpec:
         raise KeyError(f"unknown event {event_type} v{version}") from None
 
 
+def lookup_readable(event_type, version) -> EventSpec:
+    """The schema a consumer reads an event of `version` with: that version if
+    this catalogue has it, else the newest older one. Versions only add optional
+    fields (tests/unit/contracts/test_versions.py), so a consumer built for N
+    reads N+1 as N, ignoring what it does not know, and one built for N+1 still
+    has N's schema for the events of producers not yet upgraded."""
+    try:
+        return lookup(event_type, version)
+    except KeyError:
+        older = [v for (t, v) in _CATALOGUE if t == event_type and v < version]
+        if not older:
+            raise
+        return _CATALOGUE[(event_type, max(older))]
+
+
 def catalogue() -> list[EventSpec]:
     return sorted(_CATALOGUE.values(), key=lambda s: (s.producer, s.type, s.version))

@@ -13,17 +13,21 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests import brokers
+from tests.brokers import SettingsBroker
 from tests.conftest import ROOT, Mailbox, free_port, start_mailcatcher
-
-RABBIT_API = os.environ.get("RABBIT_API_URI", "http://guest:guest@127.0.0.1:15672/api")
 
 
 class Platform:
-    def __init__(self, tmp_path, services):
+    def __init__(self, tmp_path, services, broker=None, env=None):
+        """broker: where the vhost lives (default: the broker AMQP_URI and
+        RABBIT_API_URI name; tests/brokers.py for nodes of a test's own);
+        env: extra settings for every process (e.g. DATABASE_URLs)."""
         self.tmp = tmp_path
         self.services = services
+        self.broker = broker or SettingsBroker()
         self.vhost = "e2e_" + "".join(random.choices(string.ascii_lowercase, k=10))
-        self.amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}"
+        self.amqp_uri = self.broker.amqp_uri(self.vhost)
         self.ports = {s: free_port() for s in services}
         self.smtp_port = free_port()
         self.mailbox = Mailbox(tmp_path / "mail", self.smtp_port)
@@ -32,16 +36,14 @@ class Platform:
         self.logs.mkdir()
         self.env = dict(os.environ, SEN_VAR_DIR=str(tmp_path / "var"), AMQP_URI=self.amqp_uri,
                         SMTP_PORT=str(self.smtp_port), PYTHONUNBUFFERED="1",
-                        OUTREACH_INBOX="outreach@trust.example")
+                        OUTREACH_INBOX="outreach@trust.example", **(env or {}))
 
     def url(self, service):
         return f"http://127.0.0.1:{self.ports[service]}"
 
     # -- lifecycle ----------------------------------------------------------------
     def start(self):
-        requests.put(f"{RABBIT_API}/vhosts/{self.vhost}", timeout=10).raise_for_status()
-        requests.put(f"{RABBIT_API}/permissions/{self.vhost}/guest", timeout=10,
-                     json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+        self.broker.add_vhost(self.vhost)
         self.smtp = start_mailcatcher(self.mailbox.dir, self.smtp_port)
         self.senctl("migrate", *self.services)
         for service in self.services:
@@ -49,10 +51,13 @@ class Platform:
         for service in self.services:
             self.wait_ready(service)
 
-    def start_service(self, service):
-        log = open(self.logs / f"{service}.log", "ab")
-        env = dict(self.env, WEB_SERVER_ADDRESS=f"127.0.0.1:{self.ports[service]}")
-        self.procs[service] = subprocess.Popen(
+    def start_service(self, service, name=None):
+        """Start `service` (again); `name` (e.g. "notify-2") starts another replica of it."""
+        name = name or service
+        self.ports.setdefault(name, free_port())
+        log = open(self.logs / f"{name}.log", "ab")
+        env = dict(self.env, WEB_SERVER_ADDRESS=f"127.0.0.1:{self.ports[name]}")
+        self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "services.cli.senctl", "serve", service], cwd=ROOT,
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -87,7 +92,7 @@ class Platform:
                 os.killpg(proc.pid, signal.SIGKILL)
         self.smtp.terminate()
         self.smtp.wait(5)
-        requests.delete(f"{RABBIT_API}/vhosts/{self.vhost}", timeout=30)
+        self.broker.delete_vhost(self.vhost)
 
     # -- admin --------------------------------------------------------------------
     def senctl(self, *args, returncode=0):
@@ -104,8 +109,8 @@ class Platform:
 def platform_factory(tmp_path):
     started = []
 
-    def make(*services):
-        platform = Platform(tmp_path, services)
+    def make(*services, broker=None, env=None):
+        platform = Platform(tmp_path, services, broker=broker, env=env)
         started.append(platform)
         platform.start()
         return platform
@@ -113,3 +118,22 @@ def platform_factory(tmp_path):
     yield make
     for platform in started:
         platform.stop()
+
+
+@pytest.fixture
+def rabbit_nodes(tmp_path):
+    """rabbit_nodes(n) -> a started Cluster of n RabbitMQ nodes of this test's own
+    (own node names, ports and directories; tests/brokers.py). Mark such tests serial."""
+    if not brokers.available():
+        pytest.skip("rabbitmq-server is not installed")
+    clusters = []
+
+    def make(n=1):
+        cluster = brokers.Cluster(n, tmp_path)
+        clusters.append(cluster)
+        cluster.start()
+        return cluster
+
+    yield make
+    for cluster in clusters:
+        cluster.stop()
