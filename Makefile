@@ -6,7 +6,6 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench venv assets clean
-WEB := services/referrals/web
 PORTAL_WEB := services/portal/web
 PORTAL_OIDC := services/portal/oidc
 
@@ -18,20 +17,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# GOV.UK Frontend for the referrals web form, from the npm registry (pinned by its lock file).
-$(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
-	@scripts/ensure-browser.sh
-	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error
-
-# The portal's GOV.UK Frontend and axe-core, and the local OpenID provider (oidc-provider).
+# The portal's GOV.UK Frontend and axe-core, from the npm registry (pinned by its lock
+# file), and the local OpenID provider (oidc-provider).
 $(PORTAL_WEB)/node_modules/.package-lock.json: $(PORTAL_WEB)/package.json $(PORTAL_WEB)/package-lock.json
+	@scripts/ensure-browser.sh
 	npm ci --prefix $(PORTAL_WEB) --no-audit --no-fund --loglevel=error
 
 $(PORTAL_OIDC)/node_modules/.package-lock.json: $(PORTAL_OIDC)/package.json $(PORTAL_OIDC)/package-lock.json
 	npm ci --prefix $(PORTAL_OIDC) --no-audit --no-fund --loglevel=error
 
-assets: $(WEB)/node_modules/.package-lock.json $(PORTAL_WEB)/node_modules/.package-lock.json \
-	$(PORTAL_OIDC)/node_modules/.package-lock.json
+assets: $(PORTAL_WEB)/node_modules/.package-lock.json $(PORTAL_OIDC)/node_modules/.package-lock.json
 
 run: venv assets
 	@scripts/ensure-rabbitmq.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The referrals web form's tools: Node.js + npm (to install GOV.UK Frontend from
-# the npm registry) and, for its end-to-end test, Debian's Chromium and
-# ChromeDriver. Installs what is missing from Debian's packages.
+# The portal's tools: Node.js + npm (to install GOV.UK Frontend, axe-core and the
+# local OpenID provider from the npm registry) and, for its browser tests, Debian's
+# Chromium and ChromeDriver. Installs what is missing from Debian's packages.
 set -euo pipefail
 need=()
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)

@@ -85,7 +85,7 @@ fi
 log "wheelhouse ready: $(ls "$wheels" | grep -c '\.whl$') wheels ($(elapsed))"
 
 # --- the npm cache for the assets stage (GOV.UK Frontend, as locked)
-web="$root/services/referrals/web"
+web="$root/services/portal/web"
 key="$(cat "$web/package.json" "$web/package-lock.json" | sha256sum | cut -c1-16)"
 npm_cache="$cache/npm-$key"
 if [[ ! -f "$npm_cache/.complete" ]]; then

@@ -65,7 +65,6 @@ ROUTES = {
     "/api/v1/cpd": "cpd",
     "/api/v1/referrals": "referrals",
     "/api/v1/agreements": "referrals",
-    "/forms/referrals": "referrals",
     "/api/v1/notifications": "notify",
     "/api/v1/notification-preferences": "notify",
     "/api/v1/templates": "notify",
@@ -77,6 +76,7 @@ ROUTES = {
     "/": "portal",
     "/sign-in": "portal",
     "/referrals/new": "portal",
+    "/forms/referrals": "portal",  # the old web form's address: the portal redirects it
     "/assets/govuk-frontend.min.css": "portal",
     **{f"/api/v1/{s}/openapi.json": s for s in SERVICES},
 }

@@ -148,29 +148,3 @@ class OverdueBreach(Base):
 
     __table_args__ = (UniqueConstraint("referral_id", "clock", "due_date",
                                        name="uq_overdue_breach"),)
-
-
-class SignInLink(Base):
-    """A one-time sign-in link for the web form (only a hash of its token is kept)."""
-
-    __tablename__ = "sign_in_links"
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    email: Mapped[str] = mapped_column(String(254))
-    school_org_id: Mapped[str] = mapped_column(String(36))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class WebSession(Base):
-    """A signed-in web form user (the cookie holds the token; a hash is kept)."""
-
-    __tablename__ = "web_sessions"
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    email: Mapped[str] = mapped_column(String(254))
-    school_org_id: Mapped[str] = mapped_column(String(36))
-    csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,27 +1,24 @@
 """The referrals service's reads and writes: scoped queries and state changes with
-their events, on a session or unit of work. Used by the HTTP entrypoints, the web
-form and the overdue timer; the rules themselves live in domain.py."""
+their events, on a session or unit of work. Used by the HTTP entrypoints and the
+overdue timer; the rules themselves live in domain.py."""
 
 import uuid
-from datetime import timedelta
 
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from services.common import access, settings
+from services.common import access
 from services.common.db import utcnow
 from services.common.problems import Conflict, Forbidden, NotFound, from_validation_error
 
-from . import domain, web
+from . import domain
 from .models import (
     Agreement,
     Organisation,
     OverdueBreach,
     Referral,
-    SignInLink,
     Transition,
     Visit,
-    WebSession,
 )
 from .schemas import ReferralCreateSchema
 
@@ -102,12 +99,6 @@ def known_breaches(session, candidates):
     return {(b.referral_id, b.clock, b.due_date) for b in session.execute(
         select(OverdueBreach).where(OverdueBreach.referral_id.in_(
             [r.id for r in candidates]))).scalars()}
-
-
-def school_referrals(session, school_org_id, limit=200):
-    return session.execute(select(Referral).where(
-        Referral.school_org_id == school_org_id)
-        .order_by(Referral.created_at.desc()).limit(limit)).scalars().all()
 
 
 # -- the state machine, events ---------------------------------------------------------
@@ -443,52 +434,6 @@ def statement_visits(session, agreement):
         .where(Visit.agreement_id == agreement.id)
         .order_by(Visit.visit_date, Visit.logged_at)).all()
     return [tuple(r) for r in rows]
-
-
-# -- the web form's sign-in --------------------------------------------------------------
-
-
-def find_web_session(session, token):
-    """The web session a cookie's token names, or None (expiry is the caller's check)."""
-    return session.execute(select(WebSession).where(
-        WebSession.token_hash == web.token_hash(token))).scalar_one_or_none()
-
-
-def send_sign_in_link(uow, email, now):
-    """If `email` is a partner school's contact, store a one-time link and send it once
-    the transaction commits. The caller answers the same either way."""
-    org = uow.session.execute(select(Organisation).where(
-        Organisation.contact_email == email,
-        Organisation.kind == "partner_school")).scalars().first()
-    if org is None:
-        return
-    token = web.new_token()
-    uow.session.add(SignInLink(
-        token_hash=web.token_hash(token), email=email, school_org_id=org.org_id,
-        created_at=now, expires_at=now + timedelta(minutes=web.LINK_MINUTES)))
-    link = f"{settings.get('PUBLIC_BASE_URL')}{web.PREFIX}/sign-in/{token}"
-    uow.after_commit(lambda: web.send_sign_in_email(email, link))
-
-
-def use_sign_in_link(uow, token, now):
-    """Spend a one-time link: the new web session's token, or None if the link is
-    unknown, used or expired."""
-    link = uow.session.execute(select(SignInLink).where(
-        SignInLink.token_hash == web.token_hash(token)).with_for_update()
-    ).scalar_one_or_none()
-    if link is None or link.used_at is not None or link.expires_at <= now:
-        return None
-    link.used_at = now
-    session_token = web.new_token()
-    uow.session.add(WebSession(
-        token_hash=web.token_hash(session_token), email=link.email,
-        school_org_id=link.school_org_id, csrf_token=web.new_token(), created_at=now,
-        expires_at=now + timedelta(hours=web.SESSION_HOURS)))
-    return session_token
-
-
-def end_web_session(uow, web_session_id):
-    uow.session.execute(WebSession.__table__.delete().where(WebSession.id == web_session_id))
 
 
 # -- projections -----------------------------------------------------------------------

@@ -7,34 +7,22 @@ has its own path (POST /api/v1/referrals/{id}/<action>); an action the state
 machine does not allow from the current status answers 409 problem details.
 """
 
-import json
 import logging
-import uuid
 
-from marshmallow import ValidationError, fields
-from nameko.web.handlers import HttpRequestHandler
 from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import HTTPException
-from werkzeug.utils import redirect, send_from_directory
-from werkzeug.wrappers import Response
 
-from services.common import idempotency, settings
-from services.common.auth import Principal
+from services.common import settings
 from services.common.consumer import subscribe
 from services.common.db import DatabaseProvider, utcnow
-from services.common.http import PlatformWebServer, api, inline_script_hashes, page_csp
+from services.common.http import api
 from services.common.outbox import OutboxRelay
 from services.common.problems import (
     Conflict,
-    NotFound,
-    Problem,
-    Unprocessable,
-    from_validation_error,
 )
 from services.common.service import PlatformService
 from services.common.timers import timer_from_setting
 
-from . import domain, records, web
+from . import domain, records
 from .models import Base
 from .schemas import (
     AcceptSchema,
@@ -70,32 +58,6 @@ AGREEMENT_READERS = ("partner_referrer", "outreach_lead", "trust_admin", "audito
 PATH = "/api/v1/referrals/<string:referral_id>"
 
 
-class Page(HttpRequestHandler):
-    """A server-rendered page of the web form, on the same web server as the API."""
-
-    server = PlatformWebServer()
-
-    def response_from_exception(self, exc):
-        if isinstance(exc, HTTPException) and exc.code and exc.code < 500:
-            return html(web.render("message.html", title=exc.name, lines=[]), status=exc.code)
-        log.error("unhandled %s in referrals.%s", type(exc).__name__, self.method_name)
-        return html(web.render("message.html", title="Sorry, there is a problem with the service",
-                               lines=["Try again later."]), status=500)
-
-
-page = Page.decorator
-SECURITY_HEADERS = {"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
-                    "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
-                    # the layout's own inline scripts, and nothing else inline
-                    "Content-Security-Policy": page_csp(inline_script_hashes(
-                        web.render("message.html", title="", lines=[])))}
-
-
-def html(body, status=200):
-    return Response(body, status=status, content_type="text/html; charset=utf-8",
-                    headers=SECURITY_HEADERS)
-
-
 def for_caller(principal, referral):
     """The referral with the actions this caller may take next: the state machine's
     moves from its status that the caller's roles are authorised for."""
@@ -111,7 +73,7 @@ def clock_settings():
 
 
 def submit_new(database, principal, body):
-    """Store a complete referral as submitted and emit `referral.submitted` (API and form)."""
+    """Store a complete referral as submitted and emit `referral.submitted`."""
     now = utcnow()
     with database.unit_of_work() as uow:
         referral = records.submit_new(uow, principal, body, now)
@@ -377,182 +339,6 @@ class ReferralsService(PlatformService):
         count = scan_overdue(self.db)
         if count:
             log.info("referrals overdue: %d breach(es) announced", count)
-
-    # -- the web form (GOV.UK Frontend; one-time link sign-in) ----------------------
-
-    def _web_session(self, request):
-        token = request.cookies.get(web.COOKIE)
-        if not token:
-            return None
-        with self.db.session() as s:
-            ws = records.find_web_session(s, token)
-        return ws if ws is not None and ws.expires_at > utcnow() else None
-
-    def _page(self, request, template, status=200, ws=None, **context):
-        context.setdefault("errors", [])
-        context["errs"] = dict(context["errors"])
-        context.setdefault("values", {})
-        if ws is not None:
-            context.update(user=ws.email, csrf=ws.csrf_token)
-        return html(web.render(template, **context), status=status)
-
-    def _signed_in(self, request, post=False):
-        """(web session, principal), or a response that sends the user to sign in."""
-        ws = self._web_session(request)
-        if ws is None:
-            return None, redirect(f"{web.PREFIX}/sign-in", code=303)
-        if post and not web.same(request.form.get("csrf"), ws.csrf_token):
-            return None, self._page(request, "message.html", status=400,
-                                    title="Your form expired", lines=["Go back and try again."])
-        return ws, Principal(sub=ws.email, org=ws.school_org_id, org_kind="partner_school",
-                             roles=frozenset({"partner_referrer"}))
-
-    @page("GET", "/forms/referrals/assets/<path:path>")
-    def form_assets(self, request, path):
-        return send_from_directory(web.ASSETS, path, request.environ, max_age=3600)
-
-    @page("GET", "/forms/referrals/sign-in")
-    def form_sign_in(self, request):
-        return self._page(request, "sign_in.html", title="Sign in", minutes=web.LINK_MINUTES)
-
-    @page("POST", "/forms/referrals/sign-in")
-    def form_send_link(self, request):
-        email = request.form.get("email", "").strip().lower()
-        try:
-            fields.Email(required=True).deserialize(email or None)
-        except ValidationError:
-            return self._page(request, "sign_in.html", status=422, title="Sign in",
-                              minutes=web.LINK_MINUTES, values={"email": email},
-                              errors=[("email", "Enter an email address in the correct "
-                                                "format, like name@example.com")])
-        now = utcnow()
-        with self.db.unit_of_work() as uow:
-            # the same answer either way: no address enumeration
-            records.send_sign_in_link(uow, email, now)
-        return self._page(request, "message.html", title="Check your email", lines=[
-            "If that address belongs to a partner school, we have sent it a sign-in link.",
-            f"The link works once and expires in {web.LINK_MINUTES} minutes."])
-
-    @page("GET", "/forms/referrals/sign-in/<string:token>")
-    def form_confirm(self, request, token):
-        # a button, not an immediate sign-in: mail scanners that follow links use nothing up
-        return self._page(request, "confirm.html", title="Sign in", token=token)
-
-    @page("POST", "/forms/referrals/sign-in/<string:token>")
-    def form_use_link(self, request, token):
-        now = utcnow()
-        with self.db.unit_of_work() as uow:
-            session_token = records.use_sign_in_link(uow, token, now)
-        if session_token is None:
-            return self._page(request, "message.html", status=400,
-                              title="This sign-in link has expired or was already used",
-                              lines=["Ask for a new link."], link=f"{web.PREFIX}/sign-in",
-                              link_text="Sign in")
-        response = redirect(web.PREFIX, code=303)
-        response.set_cookie(web.COOKIE, session_token, max_age=web.SESSION_HOURS * 3600,
-                            path=web.PREFIX, httponly=True, samesite="Lax",
-                            secure=settings.get("PUBLIC_BASE_URL").startswith("https:"))
-        return response
-
-    @page("POST", "/forms/referrals/sign-out")
-    def form_sign_out(self, request):
-        ws, principal = self._signed_in(request, post=True)
-        if ws is None:
-            return principal
-        with self.db.unit_of_work() as uow:
-            records.end_web_session(uow, ws.id)
-        response = redirect(f"{web.PREFIX}/sign-in", code=303)
-        response.delete_cookie(web.COOKIE, path=web.PREFIX)
-        return response
-
-    @page("GET", "/forms/referrals")
-    def form_dashboard(self, request):
-        ws, principal = self._signed_in(request)
-        if ws is None:
-            return principal
-        with self.db.session() as s:
-            referrals = records.school_referrals(s, ws.school_org_id)
-        return self._page(request, "dashboard.html", ws=ws, title="Your referrals",
-                          referrals=referrals)
-
-    @page("GET", "/forms/referrals/new")
-    def form_new(self, request):
-        ws, principal = self._signed_in(request)
-        if ws is None:
-            return principal
-        return self._page(request, "new.html", ws=ws, title="Make an outreach referral",
-                          chosen_areas=[], chosen_types=[], idempotency_key=str(uuid.uuid4()))
-
-    @page("POST", "/forms/referrals/new")
-    def form_submit(self, request):
-        ws, principal = self._signed_in(request, post=True)
-        if ws is None:
-            return principal
-        try:
-            body = ReferralCreateSchema().load(web.body_from_form(request.form))
-        except ValidationError as exc:
-            errors = web.form_errors(from_validation_error(exc).errors)
-            return self._page(request, "new.html", status=422, ws=ws,
-                              title="Make an outreach referral", errors=errors,
-                              values=request.form.to_dict(),
-                              chosen_areas=request.form.getlist("areas_of_need"),
-                              chosen_types=request.form.getlist("need_types"),
-                              idempotency_key=request.form.get("idempotency_key"))
-        # the form's own Idempotency-Key: a resent form (a double click, a retry
-        # after a broken connection) goes to the referral it made the first time
-        claim = idempotency.claim_for(principal, request.form.get("idempotency_key"), body,
-                                      "form:new")
-        found = idempotency.find(self.db, claim) if claim else None
-        if found is not None and found.status == 303 and found.fingerprint == claim.fingerprint:
-            return redirect(json.loads(found.headers)["Location"], code=303)
-        if found is not None:
-            return self._page(request, "message.html", status=409, ws=ws,
-                              title="This form has already been sent",
-                              lines=["Check your referrals before sending it again."],
-                              link=web.PREFIX, link_text="Your referrals")
-        referral = submit_new(self.db.for_request(claim), principal, body)
-        location = f"{web.PREFIX}/r/{referral.id}?created=1"
-        if claim is not None:
-            idempotency.remember(self.db, claim, 303, {"Location": location})
-        return redirect(location, code=303)
-
-    def _referral_page(self, request, ws, principal, referral_id, status=200, **context):
-        with self.db.session() as s:
-            try:
-                referral = records.load_referral(s, principal, referral_id)
-            except NotFound:
-                return self._page(request, "message.html", status=404, ws=ws,
-                                  title="Page not found", lines=[], link=web.PREFIX,
-                                  link_text="Back to your referrals")
-            history = records.history(s, referral_id)
-        return self._page(request, "referral.html", status=status, ws=ws, r=referral,
-                          history=history, title=f"Referral {referral.reference}", **context)
-
-    @page("GET", "/forms/referrals/r/<string:referral_id>")
-    def form_referral(self, request, referral_id):
-        ws, principal = self._signed_in(request)
-        if ws is None:
-            return principal
-        return self._referral_page(request, ws, principal, referral_id,
-                                   created=request.args.get("created") == "1")
-
-    @page("POST", "/forms/referrals/r/<string:referral_id>/answer")
-    def form_answer(self, request, referral_id):
-        ws, principal = self._signed_in(request, post=True)
-        if ws is None:
-            return principal
-        answer = request.form.get("info_answer", "").strip()
-        try:
-            SubmitSchema().load({"info_answer": answer or None})
-            submit_existing(self.db, principal, referral_id, answer or None)
-        except (ValidationError, Unprocessable) as exc:
-            errs = (from_validation_error(exc) if isinstance(exc, ValidationError) else exc).errors
-            return self._referral_page(request, ws, principal, referral_id, status=422,
-                                       errors=web.form_errors(errs),
-                                       values={"info_answer": answer})
-        except Problem:  # not found, or no longer awaiting an answer
-            pass
-        return redirect(f"{web.PREFIX}/r/{referral_id}", code=303)
 
     @subscribe("pupils", "organisation.onboarded")
     def on_organisation_onboarded(self, event, uow):
