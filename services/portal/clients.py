@@ -66,10 +66,10 @@ class Client:
     def for_portal(cls):
         return cls(mint("portal", trust_org_id() or "", ["portal"], org_kind="trust"))
 
-    def call(self, method, service, path, json=None, params=None, raw=False):
+    def call(self, method, service, path, json=None, params=None, raw=False, headers=None):
         resp = _http.request(method, base_url(service) + path, json=json, params=params,
                              timeout=TIMEOUT,
-                             headers={"Authorization": f"Bearer {self.token}"})
+                             headers={**(headers or {}), "Authorization": f"Bearer {self.token}"})
         if resp.status_code >= 400:
             try:
                 problem = resp.json()
@@ -84,8 +84,12 @@ class Client:
         clean = {k: v for k, v in params.items() if v not in (None, "")}
         return self.call("GET", service, path, params=clean or None)
 
-    def post(self, service, path, body=None):
-        return self.call("POST", service, path, json=body if body is not None else {})
+    def post(self, service, path, body=None, idempotency_key=None):
+        """`idempotency_key`: sent as Idempotency-Key, so a form sent twice (a double
+        click, a retry after a broken connection) creates one thing and answers the same."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return self.call("POST", service, path, json=body if body is not None else {},
+                         headers=headers)
 
     def put(self, service, path, body):
         return self.call("PUT", service, path, json=body)

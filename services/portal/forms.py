@@ -1,10 +1,32 @@
 """Forms whose fields map to an API body: the referral form (moved from the
 referrals service's web form) and its GOV.UK error messages."""
 
+import re
+import uuid
+
 from .web import date_from as _date
 from .web import drop_none as _drop_none
 
 CYCLES = 2
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_KEY = re.compile(r"^[0-9a-f-]{36}$")
+
+
+def new_idempotency_key():
+    """The key of one blank referral form (its hidden `idempotency_key` field)."""
+    return str(uuid.uuid4())
+
+
+def idempotency_key(form):
+    """The posted form's key, or None if it is missing or not one of ours."""
+    value = (form.get("idempotency_key") or "").strip().lower()
+    return value if _KEY.match(value) else None
+
+
+def already_sent(status, field_errors):
+    """Did referrals refuse the POST because this form's key was used already (still in
+    flight: 409; sent before with other answers: 422 naming the header)?"""
+    return status == 409 or (status == 422 and IDEMPOTENCY_HEADER in (field_errors or {}))
 
 
 def body_from_form(form):

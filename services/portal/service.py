@@ -385,17 +385,26 @@ class PortalService(PlatformService):
         if out:
             return out
         return self._render(request, "referral_new.html", me=me, title="Make an outreach referral",
-                            chosen_areas=[], chosen_types=[], cycles=range(forms.CYCLES))
+                            chosen_areas=[], chosen_types=[], cycles=range(forms.CYCLES),
+                            idempotency_key=forms.new_idempotency_key())
 
     @page("POST", "/referrals/new")
     def submit_referral(self, request):
         me, out = self._signed_in(request, post=True)
         if out:
             return out
+        # the form's own Idempotency-Key (a hidden field, new with each blank form):
+        # the same form sent twice makes one referral and lands on it
+        key = forms.idempotency_key(request.form)
         try:
             created = Client.for_session(me).post("referrals", "/api/v1/referrals",
-                                                  forms.body_from_form(request.form))
+                                                  forms.body_from_form(request.form),
+                                                  idempotency_key=key)
         except ApiError as exc:
+            if forms.already_sent(exc.status, exc.field_errors):
+                return self._message(request, "This form has already been sent", [
+                    "Check your referrals before sending it again."], status=409, me=me,
+                    link=links.path("referrals"), link_text="Your referrals")
             if exc.status != 422:
                 raise
             errors = forms.form_errors(exc.field_errors)
@@ -403,7 +412,8 @@ class PortalService(PlatformService):
                                 title="Make an outreach referral", errors=errors,
                                 values=request.form, cycles=range(forms.CYCLES),
                                 chosen_areas=request.form.getlist("areas_of_need"),
-                                chosen_types=request.form.getlist("need_types"))
+                                chosen_types=request.form.getlist("need_types"),
+                                idempotency_key=key or forms.new_idempotency_key())
         return redirect(links.path("referral", referral_id=created["id"]) + "?created=1",
                         code=303)
 

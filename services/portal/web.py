@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from services.common import settings
 from services.contracts import links
+from services.contracts.names import label
 from services.contracts.sen import AREAS_OF_NEED, NEED_TYPES
 
 HERE = Path(__file__).resolve().parent
@@ -31,6 +32,8 @@ _env.globals.update(links=links, path=links.path, service_name=SERVICE_NAME,
 _env.filters["field_id"] = lambda name: str(name).replace(".", "-")
 _env.filters["words"] = lambda value: str(value if value is not None else "").replace("_", " ")
 _env.filters["date"] = lambda v: _date(v)
+_env.filters["label"] = label  # what a code is called (services/contracts/names.py)
+_env.filters["upper_first"] = lambda text: text[:1].upper() + text[1:]
 
 
 def _date(value):
