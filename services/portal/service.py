@@ -379,6 +379,15 @@ class PortalService(PlatformService):
                             items=result.get("items", []),
                             partner="partner_referrer" in me.roles)
 
+    @page("GET", "/forms/referrals")
+    def old_form(self, request):
+        """The retired referrals web form's address (bookmarks): its pages are these."""
+        return redirect(links.path("referrals"), code=301)
+
+    @page("GET", "/forms/referrals/new")
+    def old_form_new(self, request):
+        return redirect(links.path("new_referral"), code=301)
+
     @page("GET", "/referrals/new")
     def new_referral(self, request):
         me, out = self._signed_in(request)
