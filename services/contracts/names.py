@@ -133,11 +133,15 @@ MESSAGE_STATUS_NAMES = {"created": "queued", "sending": "sending", "delivered": 
 AUDIENCE_NAMES = {"referrer": "referrer", "practitioner": "practitioner",
                   "cpd_attendee": "course attendee", "email": "email", "sms": "text message"}
 
+# Reports: what a row of the costs report is grouped by.
+COST_GROUP_NAMES = {"total": "total", "tier": "tier", "provision": "provision",
+                    "org": "school", "pupil": "pupil"}
+
 TABLES = (NEED_TYPE_NAMES, AREA_OF_NEED_NAMES, SEN_STATUS_NAMES, REFERRAL_STATUS_NAMES,
           REFERRAL_OUTCOME_NAMES, DECLINE_REASON_NAMES, PROGRESS_NAMES, EHC_DEADLINE_NAMES,
           EHC_PAUSE_NAMES, PHASE_TRANSFER_NAMES, TIER_NAMES, DELIVERED_BY_NAMES,
           CYCLE_STATUS_NAMES, BOOKING_STATUS_NAMES, ROLE_NAMES, ORG_KIND_NAMES, SEEN_NAMES,
-          CLOCK_NAMES, TERM_NAMES, MESSAGE_STATUS_NAMES, AUDIENCE_NAMES)
+          CLOCK_NAMES, TERM_NAMES, MESSAGE_STATUS_NAMES, AUDIENCE_NAMES, COST_GROUP_NAMES)
 
 # A table by the kind of value it names, for callers that know the kind (documents).
 KINDS = {"need_type": NEED_TYPE_NAMES, "area_of_need": AREA_OF_NEED_NAMES,
@@ -149,7 +153,7 @@ KINDS = {"need_type": NEED_TYPE_NAMES, "area_of_need": AREA_OF_NEED_NAMES,
          "cycle_status": CYCLE_STATUS_NAMES, "booking_status": BOOKING_STATUS_NAMES,
          "role": ROLE_NAMES, "org_kind": ORG_KIND_NAMES, "seen": SEEN_NAMES,
          "clock": CLOCK_NAMES, "term": TERM_NAMES, "message_status": MESSAGE_STATUS_NAMES,
-         "audience": AUDIENCE_NAMES}
+         "audience": AUDIENCE_NAMES, "cost_group": COST_GROUP_NAMES}
 NAMES = {}
 for _table in TABLES:
     for _code, _name in _table.items():
