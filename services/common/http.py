@@ -19,7 +19,7 @@ import time
 import traceback
 from datetime import date, datetime
 
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -33,6 +33,7 @@ from .problems import (
     TooLarge,
     Unprocessable,
     UnsupportedMediaType,
+    flatten_errors,
     from_validation_error,
 )
 
@@ -163,6 +164,59 @@ def _bad_text(value):
 EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
 
 
+NOT_A_BOOLEAN = "Not a valid boolean: use true or false"
+
+
+def boolean_errors(schema, data, path=""):
+    """A JSON body's booleans are JSON's true and false, nothing else: marshmallow's
+    Boolean also takes 1, "yes", "on"… (right for query strings, not for a body).
+    Walks the schema's fields (nested schemas and lists too); {dotted field: [message]}."""
+    errors = {}
+    if not isinstance(data, dict):
+        return errors
+    for name, field in schema.load_fields.items():
+        key = field.data_key or name
+        if key in data:
+            errors.update(_field_boolean_errors(field, data[key], f"{path}{key}"))
+    return errors
+
+
+def _field_boolean_errors(field, value, path):
+    if isinstance(field, fields.Boolean):
+        ok = isinstance(value, bool) or (value is None and field.allow_none)
+        return {} if ok else {path: [NOT_A_BOOLEAN]}
+    if isinstance(field, fields.Nested):
+        schema = field.schema
+        if field.many and isinstance(value, list):
+            out = {}
+            for i, item in enumerate(value):
+                out.update(boolean_errors(schema, item, f"{path}.{i}."))
+            return out
+        return boolean_errors(schema, value, f"{path}.")
+    if isinstance(field, fields.List) and isinstance(value, list):
+        out = {}
+        for i, item in enumerate(value):
+            out.update(_field_boolean_errors(field.inner, item, f"{path}.{i}"))
+        return out
+    return {}
+
+
+def load_body(schema_cls, data):
+    """The kit's one way to load a JSON body: the schema, with strict booleans; every
+    field's error in one 422."""
+    schema = schema_cls()
+    strict = boolean_errors(schema, data)
+    try:
+        body = schema.load(data)
+    except ValidationError as exc:
+        errors = {**flatten_errors(exc.messages), **strict}
+        raise Unprocessable(f"Check these fields: {', '.join(sorted(errors))}",
+                            errors=errors) from None
+    if strict:
+        raise Unprocessable(f"Check these fields: {', '.join(sorted(strict))}", errors=strict)
+    return body
+
+
 def check_dates(data, root):
     """422 naming the field for any loaded date or datetime outside 1900-2199: no
     record of ours is older, and date arithmetic near year 1 or 9999 overflows."""
@@ -287,7 +341,7 @@ class Api(HttpRequestHandler):
                                request.headers.get("Transfer-Encoding"))
                 data = {} if self.optional_body and no_body else parse_json_body(
                     request, self.max_body)
-                kwargs["body"] = self.body_schema().load(data)
+                kwargs["body"] = load_body(self.body_schema, data)
                 check_dates(kwargs["body"], "body")
             if self.query_schema is not None:
                 params = request.args.to_dict(flat=True)

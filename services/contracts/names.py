@@ -98,21 +98,75 @@ PHASE_TRANSFER_NAMES = {
     "between_post16": "between post-16 institutions",
 }
 
+# Provision: tiers of the graduated response, who delivers it, and the cycles' states.
+TIER_NAMES = {"universal": "universal", "targeted": "targeted", "specialist": "specialist"}
+DELIVERED_BY_NAMES = {"teacher": "teacher", "teaching_assistant": "teaching assistant",
+                      "senco": "SENCO", "slt": "senior leadership", "therapist": "therapist"}
+CYCLE_STATUS_NAMES = {"open": "open", "reviewed": "reviewed", "active": "active",
+                      "ended": "ended"}
+
+# CPD: courses, sessions and bookings.
+BOOKING_STATUS_NAMES = {"pending_approval": "waiting for approval", "confirmed": "confirmed",
+                        "waitlisted": "on the waiting list", "cancelled": "cancelled",
+                        "scheduled": "scheduled", "published": "published"}
+
+# Who people are: roles (services/common/access.py) and kinds of organisation.
+ROLE_NAMES = {"trust_admin": "trust administrator", "outreach": "outreach practitioner",
+              "outreach_lead": "outreach lead", "portal": "portal", "cpd_admin": "CPD lead",
+              "auditor": "auditor", "partner_referrer": "partner school referrer",
+              "senco": "SENCO", "teacher": "teacher", "parent": "parent or carer"}
+ORG_KIND_NAMES = {"trust": "the trust", "trust_school": "trust school",
+                  "arb": "additionally resourced base", "partner_school": "partner school"}
+
+# Outreach visits: who was seen; the referral clocks; the outreach agreement's terms.
+SEEN_NAMES = {"pupil": "pupil", "parent_carer": "parent or carer",
+              "class_teacher": "class teacher", "headteacher": "headteacher",
+              "other_professional": "other professional"}
+CLOCK_NAMES = {"acknowledge": "acknowledgement", "triage": "triage decision"}
+TERM_NAMES = {"autumn": "autumn term", "spring": "spring term", "summer": "summer term"}
+
+# Messages (notify): delivery statuses as GOV.UK Notify names them, and audiences.
+MESSAGE_STATUS_NAMES = {"created": "queued", "sending": "sending", "delivered": "delivered",
+                        "temporary-failure": "not delivered yet (will retry)",
+                        "permanent-failure": "not delivered (address not valid)",
+                        "technical-failure": "not delivered (technical problem)"}
+AUDIENCE_NAMES = {"referrer": "referrer", "practitioner": "practitioner",
+                  "cpd_attendee": "course attendee", "email": "email", "sms": "text message"}
+
+# Reports: what a row of the costs report is grouped by.
+COST_GROUP_NAMES = {"total": "total", "tier": "tier", "provision": "provision",
+                    "org": "school", "pupil": "pupil"}
+
 TABLES = (NEED_TYPE_NAMES, AREA_OF_NEED_NAMES, SEN_STATUS_NAMES, REFERRAL_STATUS_NAMES,
           REFERRAL_OUTCOME_NAMES, DECLINE_REASON_NAMES, PROGRESS_NAMES, EHC_DEADLINE_NAMES,
-          EHC_PAUSE_NAMES, PHASE_TRANSFER_NAMES)
+          EHC_PAUSE_NAMES, PHASE_TRANSFER_NAMES, TIER_NAMES, DELIVERED_BY_NAMES,
+          CYCLE_STATUS_NAMES, BOOKING_STATUS_NAMES, ROLE_NAMES, ORG_KIND_NAMES, SEEN_NAMES,
+          CLOCK_NAMES, TERM_NAMES, MESSAGE_STATUS_NAMES, AUDIENCE_NAMES, COST_GROUP_NAMES)
+
+# A table by the kind of value it names, for callers that know the kind (documents).
+KINDS = {"need_type": NEED_TYPE_NAMES, "area_of_need": AREA_OF_NEED_NAMES,
+         "sen_status": SEN_STATUS_NAMES, "referral_status": REFERRAL_STATUS_NAMES,
+         "outcome": REFERRAL_OUTCOME_NAMES, "decline_reason": DECLINE_REASON_NAMES,
+         "progress": PROGRESS_NAMES, "level": PROGRESS_NAMES, "ehc_step": EHC_DEADLINE_NAMES,
+         "pause_reason": EHC_PAUSE_NAMES, "phase_transfer": PHASE_TRANSFER_NAMES,
+         "tier": TIER_NAMES, "delivered_by": DELIVERED_BY_NAMES,
+         "cycle_status": CYCLE_STATUS_NAMES, "booking_status": BOOKING_STATUS_NAMES,
+         "role": ROLE_NAMES, "org_kind": ORG_KIND_NAMES, "seen": SEEN_NAMES,
+         "clock": CLOCK_NAMES, "term": TERM_NAMES, "message_status": MESSAGE_STATUS_NAMES,
+         "audience": AUDIENCE_NAMES, "cost_group": COST_GROUP_NAMES}
 NAMES = {}
 for _table in TABLES:
     for _code, _name in _table.items():
         NAMES.setdefault(_code, _name)
 
 
-def label(code):
-    """What a person reads for a stored code; unknown codes become words."""
+def label(code, kind=None):
+    """What a person reads for a stored code; unknown codes become words. With `kind`
+    (a key of KINDS) that kind's table is read first, for codes two tables share."""
     if code is None:
         return ""
     code = str(code)
-    return NAMES.get(code) or code.replace("_", " ")
+    return KINDS.get(kind, {}).get(code) or NAMES.get(code) or code.replace("_", " ")
 
 
 def year_group_name(year_group):

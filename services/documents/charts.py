@@ -18,7 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
 
-from .labels import label  # noqa: E402
+from .labels import LEVELS, label  # noqa: E402
 from .pdf import as_decimal, long_date, money  # noqa: E402
 
 BLUE, GREEN, RED, GREY, BLACK = "#1d70b8", "#00703c", "#d4351c", "#b1b4b6", "#0b0c0c"
@@ -117,8 +117,8 @@ def impact_by_provision(rows):
 
 def target_progress(target):
     """A pupil's progress on one target across reviews: scores when the target has
-    them (with the baseline and the target score as lines), else the progress rating
-    (-2 much worse … +2 exceeded) of each review."""
+    them (with the baseline and the target score as lines), else the named level of
+    each review (not yet started … exceeded, the API's `level`)."""
     outcomes = sorted(target.get("outcomes") or [], key=lambda o: str(o.get("reviewed_on")))
     title = f"Progress on target: {target.get('description', '')}"[:120]
     scored = target.get("baseline_score") is not None and any(
@@ -138,19 +138,20 @@ def target_progress(target):
         ax.set_ylabel(target.get("score_unit") or "Score")
         ax.legend(loc="best", fontsize=8)
     else:
-        values = [o.get("progress") for o in outcomes]
+        values = [LEVELS.index(o["level"]) if o.get("level") in LEVELS else None
+                  for o in outcomes]
         ax.plot(range(len(values)), values, marker="o", color=BLUE)
-        ax.set_yticks([-2, -1, 0, 1, 2], [label("progress", p) for p in (-2, -1, 0, 1, 2)])
-        ax.set_ylim(-2.5, 2.5)
+        ax.set_yticks(range(len(LEVELS)), [label("progress", p) for p in LEVELS])
+        ax.set_ylim(-0.5, len(LEVELS) - 0.5)
     if outcomes:
         ax.set_xticks(range(len(dates)), dates, rotation=20, ha="right", fontsize=8)
     last = outcomes[-1] if outcomes else None
     desc = (f"{len(outcomes)} reviews. " + (
-        f"Latest, {long_date(last.get('reviewed_on'))}: {label('progress', last.get('progress'))}"
+        f"Latest, {long_date(last.get('reviewed_on'))}: {label('progress', last.get('level'))}"
         + (f", score {last['score']}" if last.get("score") is not None else "") + "."
         if last else "Not yet reviewed."))
     table = {"caption": title, "headers": ["Review date", "Progress", "Score"],
-             "rows": [[long_date(o.get("reviewed_on")), label("progress", o.get("progress")),
+             "rows": [[long_date(o.get("reviewed_on")), label("progress", o.get("level")),
                        "" if o.get("score") is None else str(o["score"])] for o in outcomes]}
     return Chart(title, desc, _svg(fig, title, desc), table)
 

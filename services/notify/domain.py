@@ -2,6 +2,7 @@
 them, how a message is rendered, which preferences apply (opt-outs, quiet
 hours, digest, channel, language), and how a failed send is retried."""
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -312,10 +313,21 @@ def classify_notify_failure(status_code, error=None):
     return PERMANENT_FAILURE
 
 
+QUIET_HOURS = re.compile(r"^\s*([01][0-9]|2[0-3]):([0-5][0-9])\s*-\s*([01][0-9]|2[0-3]):([0-5][0-9])\s*$",
+                         re.ASCII)
+
+
 def parse_quiet_hours(value):
-    """"21:00-07:30" → (time(21), time(7, 30)); raises ValueError."""
-    start, end = value.split("-")
-    return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    """"21:00-07:30" (London wall-clock times, HH:MM-HH:MM) → (time(21), time(7, 30));
+    raises ValueError for anything else: no seconds, no offsets, not an empty period."""
+    match = QUIET_HOURS.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError("Use HH:MM-HH:MM, for example 21:00-07:30")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = time(h1, m1), time(h2, m2)
+    if start == end:
+        raise ValueError("The quiet hours must start and end at different times")
+    return start, end
 
 
 SAMPLE_CONTEXT = {

@@ -104,8 +104,8 @@ class PreferenceSchema(Schema):
             return
         try:
             domain.parse_quiet_hours(value)
-        except ValueError:
-            raise ValidationError("Use HH:MM-HH:MM, for example 21:00-07:30") from None
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class PreferenceQuerySchema(Schema):

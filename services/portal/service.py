@@ -46,7 +46,6 @@ OUTCOMES = ("needs_met_in_school", "continued_sen_support", "ehc_needs_assessmen
             "referred_to_other_service", "no_further_action")
 SEEN = ("pupil", "parent_carer", "senco", "class_teacher", "teaching_assistant",
         "headteacher", "other_professional")
-PROGRESS = ((2, "Exceeded"), (1, "Met"), (0, "No change"), (-1, "Worse"), (-2, "Much worse"))
 
 
 class Page(HttpRequestHandler):
@@ -654,7 +653,7 @@ class PortalService(PlatformService):
                 "passport": api.try_get("pupils", base + "/passport", {}) or {},
                 "plans": (api.try_get("pupils", base + "/ehc-plans", {}) or {}).get("items", []),
                 "map": api.try_get("provision", f"/api/v1/provision/pupils/{pupil_id}/map", {}) or {},
-                "progress": PROGRESS, "today": date.today(),
+                "today": date.today(),
                 "may_read_messages": bool(set(me.roles) & MESSAGE_READERS)}
 
     @page("GET", "/pupils/<string:pupil_id>")
@@ -726,9 +725,8 @@ class PortalService(PlatformService):
                 api.post("provision", "/api/v1/provision/cycles", body)
                 done = "Cycle started"
             elif action == "review":
-                outcomes = [{"target_id": tid, "progress": int(f.get(f"progress-{tid}"))}
-                            for tid in f.getlist("target_ids")
-                            if f.get(f"progress-{tid}", "").lstrip("-").isdigit()]
+                outcomes = [{"target_id": tid, "level": f.get(f"progress-{tid}")}
+                            for tid in f.getlist("target_ids") if f.get(f"progress-{tid}")]
                 body = web.drop_none({"reviewed_on": web.date_from(f, "reviewed_on"),
                                       "note": web.text(f, "note"), "outcomes": outcomes})
                 api.post("provision", f"/api/v1/provision/cycles/{f.get('cycle_id', '')}/review", body)

@@ -13,8 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Response
 
 from services.common import settings
-from services.contracts import links
-from services.contracts.names import label
+from services.contracts import links, names
 from services.contracts.sen import AREAS_OF_NEED, NEED_TYPES
 
 HERE = Path(__file__).resolve().parent
@@ -31,9 +30,18 @@ _env.globals.update(links=links, path=links.path, service_name=SERVICE_NAME,
                     areas_of_need=AREAS_OF_NEED, need_types=NEED_TYPES)
 _env.filters["field_id"] = lambda name: str(name).replace(".", "-")
 _env.filters["words"] = lambda value: str(value if value is not None else "").replace("_", " ")
+# Names, not codes, wherever a person reads (services/contracts/names.py, the one table):
+# `{{ p.sen_status | label }}`, `{{ r.areas_of_need | label | join(", ") }}` (a list is
+# named item by item), `{{ s.status | label("booking_status") }}` where two tables share a code.
+_env.filters["label"] = lambda value, kind=None: (
+    [names.label(v, kind) for v in value] if isinstance(value, (list, tuple)) else
+    names.label(value, kind))
+_env.filters["year"] = names.year_group_name
+# First letter up, the rest as written (Jinja's `capitalize` would turn "SEN" into "sen").
+_env.filters["sentence"] = lambda value: (str(value)[:1].upper() + str(value)[1:]) if value else ""
+_env.globals.update(progress_levels=[(code, names.label(code, "progress"))
+                                     for code in names.PROGRESS_NAMES])
 _env.filters["date"] = lambda v: _date(v)
-_env.filters["label"] = label  # what a code is called (services/contracts/names.py)
-_env.filters["upper_first"] = lambda text: text[:1].upper() + text[1:]
 
 
 def _date(value):

@@ -160,7 +160,12 @@ def test_preferences_are_validated_and_set_by_the_recipients_school(api, http, t
         "passport", "21:00", "07:30", "school-1")
     for body, field in (({"address": "not-an-address"}, "address"),
                         ({"address": "a@b.example", "opt_outs": ["everything"]}, "opt_outs"),
-                        ({"address": "a@b.example", "quiet_hours": "late"}, "quiet_hours")):
+                        ({"address": "a@b.example", "quiet_hours": "late"}, "quiet_hours"),
+                        ({"address": "a@b.example", "quiet_hours": "21:00Z-07:30"}, "quiet_hours"),
+                        ({"address": "a@b.example", "quiet_hours": "21:00-21:00"}, "quiet_hours"),
+                        ({"address": "a@b.example", "quiet_hours": "25:00-07:00"}, "quiet_hours"),
+                        ({"address": "a@b.example", "digest": "yes"}, "digest"),
+                        ({"address": "a@b.example", "digest": 1}, "digest")):
         bad = http.put(url, json=body, headers=senco)
         assert bad.status_code == 422 and field in str(bad.json()["errors"]), bad.text
     with db.session() as s:

@@ -38,15 +38,18 @@ def test_progress_on_a_target_across_reviews():
     chart = charts.target_progress({
         "description": "Read 40 common exception words", "baseline_score": "12",
         "target_score": "40", "score_unit": "words", "outcomes": [
-            {"reviewed_on": "2026-12-01", "progress": 2, "score": "41"},
-            {"reviewed_on": "2026-10-01", "progress": 0, "score": "14"}]})
+            {"reviewed_on": "2026-12-01", "level": "exceeded", "score": "41"},
+            {"reviewed_on": "2026-10-01", "level": "working_towards", "score": "14"}]})
     check_svg(chart)
-    assert chart.table["rows"] == [["1 October 2026", "No change", "14"],
+    assert chart.table["rows"] == [["1 October 2026", "Working towards", "14"],
                                    ["1 December 2026", "Exceeded", "41"]]
     assert chart.desc == "2 reviews. Latest, 1 December 2026: Exceeded, score 41."
     rated = charts.target_progress({"description": "Calm at lunch", "outcomes": [
-        {"reviewed_on": "2026-10-01", "progress": -1}]})
-    assert "Much worse" in check_svg(rated)  # the rating scale is the axis
+        {"reviewed_on": "2026-10-01", "level": "working_towards"}]})
+    texts = check_svg(rated)
+    for name in ("Not yet started", "Working towards", "Partially met", "Met", "Exceeded"):
+        assert name in texts  # the named levels (provision/domain.py) are the axis
+    assert rated.table["rows"] == [["1 October 2026", "Working towards", ""]]
 
 
 def test_cost_per_pupil_by_tier_against_the_budget():

@@ -13,8 +13,8 @@ def test_passport_is_a_one_page_profile_with_title_language_and_footer(passport_
     assert len(pages) == 1
     text = pages[0]
     for expected in ("Amara Okafor: pupil passport", "A123456789012", "Year 4, 4B",
-                     "2 March 2017", "SEN support", "Autistic spectrum disorder",
-                     "Speech, language and communication needs", "My strengths",
+                     "2 March 2017", "SEN Support", "Autistic Spectrum Disorder",  # contracts/names.py
+                     "Speech, Language and Communication Needs", "My strengths",
                      "What helps me", "ear defenders in assembly", "In my own words",
                      "I want people to wait for me to finish talking.",
                      "published 10 January 2026"):
@@ -77,7 +77,7 @@ def test_costed_provision_map_for_a_class_with_totals_and_a_chart(group_map_view
     text = " ".join(pages)
     assert reader.metadata.title == "Costed provision map: Year 4, class 4B"
     assert contains(text, "Total for 2 pupils £210.00 £520.50")
-    assert contains(text, "Ben Hughes B123456789012 Year 4, 4B EHC plan 1 £20.00 £40.00")
+    assert contains(text, "Ben Hughes B123456789012 Year 4, 4B EHC Plan 1 £20.00 £40.00")
     assert contains(text, "Total for Ben Hughes £20.00 £40.00")
     assert len(pages) >= 3  # the summary, then a page for each pupil
     # The chart's data table, and its title in the picture (SVG text stays text).
@@ -94,8 +94,8 @@ def test_ehc_plan_timeline_with_statutory_dates(ehc_view):
     for expected in ("Ben Hughes: EHC plan timeline", "Request for assessment 5 January 2026",
                      "Decision whether to assess (6 weeks) 16 February 2026 13 February 2026 Done",
                      "Decision whether to issue a plan (16 weeks) 1 May 2026 Overdue",
-                     "Final EHC plan issued (20 weeks) 1 June 2026 Due in 29 days",
-                     "School closure 1 April 2026 8 April 2026"):
+                     "Final EHC plan (20 weeks) 1 June 2026 Due in 29 days",  # contracts/names.py
+                     "School or college closed for at least 4 weeks 1 April 2026 8 April 2026"):
         assert contains(text, expected), expected
     assert reader.metadata.title == "EHC plan timeline: Ben Hughes"
     check_footer(pages)

@@ -105,7 +105,7 @@ def test_provision_map_values_read_as_a_person_would():
 
 def test_costs_csv_escapes_names_and_class_and_keeps_money_numeric():
     [line] = read_csv(sheets.costs(ROWS["costs"], "csv"))[1:]
-    assert line == ["'-Ben", "B123456789012", "Reception", "'\tR1", "EHC plan", "1234.50",
+    assert line == ["'-Ben", "B123456789012", "Reception", "'\tR1", "EHC Plan", "1234.50",
                     "2000.00"]
     ws = read_xlsx(sheets.costs(ROWS["costs"], "xlsx"))
     assert [c.value for c in ws[2]][5:] == [1234.5, 2000.0]
@@ -128,5 +128,5 @@ def test_costs_by_group_and_percentages_in_impact():
 
 def test_referral_list_names_areas_and_dates():
     [line] = read_csv(sheets.referrals(ROWS["referrals"], "csv"))[1:]
-    assert line[6] == "Communication and interaction; Sensory and/or physical"
+    assert line[6] == "Communication and interaction; Sensory and/or physical needs"
     assert line[7] == "In progress" and line[8] == "2026-10-01" and line[9] == "'\rSam"

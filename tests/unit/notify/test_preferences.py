@@ -164,3 +164,24 @@ def test_a_recipient_s_language_picks_the_translation_where_there_is_one(tmp_pat
     assert messages["07700900123"].text == "[cy sms] Hillside Academy"
     assert messages["en@x.example"].language == "en"
     assert messages["en@x.example"].subject.startswith("Your child's records")
+
+
+def test_quiet_hours_are_two_london_wall_clock_times_or_a_422_naming_the_field():
+    from services.common.http import load_body
+    from services.common.problems import Problem
+    from services.notify.schemas import PreferenceSchema
+
+    assert domain.parse_quiet_hours("21:00-07:30") == (time(21), time(7, 30))
+    assert domain.parse_quiet_hours(" 09:15 - 10:45 ") == (time(9, 15), time(10, 45))
+    # offsets made times that cannot be compared with the clock's (a 500 when a
+    # message was planned); seconds, "21-07", "2100-0730" and an empty period were
+    # accepted and meant something else than the person wrote
+    for bad in ("21:00Z-07:30", "21:00+01:00-07:30", "21:00:30-07:00", "21-07",
+                "2100-0730", "24:00-07:00", "21:00-21:00", "late", "", "21:00",
+                "21:00-07:30-08:00", "\u0662\u0661:00-07:30"):
+        try:
+            load_body(PreferenceSchema, {"address": "a@b.example", "quiet_hours": bad})
+        except Problem as exc:
+            assert exc.status == 422 and list(exc.errors) == ["quiet_hours"], bad
+        else:
+            raise AssertionError(f"{bad!r} accepted")
