@@ -33,6 +33,13 @@ def parse_args(argv):
     p.add_argument("--skip-http", action="store_true", help="skip Part 2")
     p.add_argument("--skip-services", action="store_true",
                    help="skip Parts 3-5 (pupils import, provision report, notify)")
+    p.add_argument("--skip-memory", action="store_true", help="skip idle memory per service")
+    p.add_argument("--provision-pupils", type=int, default=10_000,
+                   help="pupils of the provision report and cost summary (default 10000)")
+    p.add_argument("--provision-large", type=int, default=100_000,
+                   help="pupils of the impact report's growth run (default 100000; 0 skips)")
+    p.add_argument("--notify-events", type=int, default=2000,
+                   help="referral.submitted events through notify (default 2000)")
     args = p.parse_args(argv)
     if min(args.events, args.batch, args.requests, args.concurrency) < 1:
         p.error("counts must be positive")
@@ -81,6 +88,7 @@ def main(argv=None):
     start_watchdog(args.time_budget + 25, vhost)
     vhost.create()
     failed = False
+    figures = {}
     try:
         with config.patch({"AMQP_URI": vhost.amqp_uri,
                            "max_workers": int(os.environ.get("MAX_WORKERS", 10)),
@@ -90,13 +98,20 @@ def main(argv=None):
                 part1 = pipeline.run(vhost.amqp_uri, args.events, args.batch, workdir,
                                      deadline, postgres_url=postgres_url, say=say)
                 print(pipeline.report(part1), end="\n\n", flush=True)
+                figures["part1"] = part1
             if not args.skip_http:
                 say("Part 2: HTTP intake")
                 part2 = http_intake.run(workdir, args.requests, args.concurrency, deadline,
                                         say=say)
                 print(http_intake.report(part2), end="\n\n", flush=True)
+                figures["part2"] = part2
             if not args.skip_services:
-                run_service_benches(workdir)
+                figures.update(run_service_benches(workdir, args))
+            if not args.skip_memory:
+                from . import idle_memory
+                say("Idle memory per service")
+                figures["rss"] = idle_memory.run(vhost.amqp_uri, workdir, say=say)
+                print(idle_memory.report(figures["rss"]), end="\n\n", flush=True)
     except Exception as exc:
         failed = True
         logging.getLogger("bench").exception("benchmark failed: %s", exc)
@@ -108,28 +123,44 @@ def main(argv=None):
             say(f"could not delete vhost {vhost.name}: {exc}")
         import shutil
         shutil.rmtree(workdir, ignore_errors=True)
+    from .summary import summary
+    print(summary(figures), flush=True)
     print(f"wall time {time.perf_counter() - started:.1f} s, {load_line()} at end"
           + ("  (FAILED)" if failed else ""))
     return 1 if failed else 0
 
 
-def run_service_benches(workdir):
-    """Each service's own figures (their modules print their tables)."""
+def run_service_benches(workdir, args):
+    """Each service's own figures (their modules print their tables); returns them."""
     import importlib
     from types import SimpleNamespace
-    parts = [("Part 3: pupils import, 10,000 rows, and a filtered list", "pupils_import"),
-             ("Part 4: provision impact report over 10,000 pupils", "provision_report"),
-             ("Part 5: notify, 2,000 events to a local SMTP server", "notify_throughput")]
-    for title, module in parts:
+    n = args.provision_pupils
+    parts = [("Part 3: pupils import, 10,000 rows, and a filtered list", "pupils_import",
+              {}),
+             (f"Part 4: provision impact report and cost summary over {n:,} pupils",
+              "provision_report", {"pupils": n}),
+             (f"Part 5: notify, {args.notify_events:,} events to a local SMTP server",
+              "notify_throughput", {"notify_events": args.notify_events})]
+    if args.provision_large:
+        parts.append((f"Part 4b: provision impact report over {args.provision_large:,} pupils "
+                      "(growth)", "provision_report",
+                      {"pupils": args.provision_large, "repeats": 3, "key": "provision_large"}))
+    out = {}
+    for title, module, extra in parts:
         try:
             bench = importlib.import_module(f"bench.{module}")
         except ModuleNotFoundError:
             continue
         print(title, flush=True)
-        sub = os.path.join(workdir, module)
+        key = extra.pop("key", module)
+        sub = os.path.join(workdir, key)
         os.makedirs(sub, exist_ok=True)
-        bench.run(SimpleNamespace(workdir=sub), say=print)
+        try:
+            out[key] = bench.run(SimpleNamespace(workdir=sub, **extra), say=print)
+        except Exception as exc:  # noqa: BLE001 - the other parts still run
+            logging.getLogger("bench").exception("%s failed: %s", module, exc)
         print(flush=True)
+    return out
 
 
 if __name__ == "__main__":
