@@ -34,6 +34,10 @@ def parse_args(argv):
     p.add_argument("--skip-services", action="store_true",
                    help="skip Parts 3-5 (pupils import, provision report, notify)")
     p.add_argument("--skip-memory", action="store_true", help="skip idle memory per service")
+    p.add_argument("--ack-rate", type=float, default=50.0,
+                   help="referrals a second for the acknowledgement latency (default 50)")
+    p.add_argument("--ack-seconds", type=float, default=60.0,
+                   help="seconds of that load (default 60; 0 skips)")
     p.add_argument("--provision-pupils", type=int, default=10_000,
                    help="pupils of the provision report and cost summary (default 10000)")
     p.add_argument("--provision-large", type=int, default=100_000,
@@ -107,6 +111,14 @@ def main(argv=None):
                 figures["part2"] = part2
             if not args.skip_services:
                 figures.update(run_service_benches(workdir, args))
+            if args.ack_seconds > 0:
+                from . import ack_latency
+                say("Acknowledgement latency")
+                sub = os.path.join(workdir, "ack")
+                os.makedirs(sub, exist_ok=True)
+                figures["ack_latency"] = ack_latency.run(
+                    vhost.amqp_uri, sub, rate=args.ack_rate, seconds=args.ack_seconds, say=say)
+                print(ack_latency.report(figures["ack_latency"]), end="\n\n", flush=True)
             if not args.skip_memory:
                 from . import idle_memory
                 say("Idle memory per service")
