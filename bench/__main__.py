@@ -1,7 +1,9 @@
 """python -m bench [--events N] [--requests N] [--concurrency C]
 
 Figures go to stdout, progress to stderr. The run stops on its own: waits give
-up at --time-budget seconds, and a watchdog thread ends the process 25 s later.
+up at --time-budget seconds, and a watchdog thread ends the process 25 s later
+(plus an allowance for the acknowledgement load, the provision builds and the
+idle-memory starts).
 """
 
 import eventlet
@@ -28,11 +30,22 @@ def parse_args(argv):
     p.add_argument("--concurrency", type=int, default=8,
                    help="concurrent HTTP client connections (default 8)")
     p.add_argument("--time-budget", type=float, default=270,
-                   help="seconds before the run gives up (default 270)")
+                   help="seconds before the pipeline and HTTP waits give up (default 270)")
     p.add_argument("--skip-pipeline", action="store_true", help="skip Part 1")
     p.add_argument("--skip-http", action="store_true", help="skip Part 2")
     p.add_argument("--skip-services", action="store_true",
                    help="skip Parts 3-5 (pupils import, provision report, notify)")
+    p.add_argument("--skip-memory", action="store_true", help="skip idle memory per service")
+    p.add_argument("--ack-rate", type=float, default=50.0,
+                   help="referrals a second for the acknowledgement latency (default 50)")
+    p.add_argument("--ack-seconds", type=float, default=60.0,
+                   help="seconds of that load (default 60; 0 skips)")
+    p.add_argument("--provision-pupils", type=int, default=10_000,
+                   help="pupils of the provision report and cost summary (default 10000)")
+    p.add_argument("--provision-large", type=int, default=100_000,
+                   help="pupils of the impact report's growth run (default 100000; 0 skips)")
+    p.add_argument("--notify-events", type=int, default=2000,
+                   help="referral.submitted events through notify (default 2000)")
     args = p.parse_args(argv)
     if min(args.events, args.batch, args.requests, args.concurrency) < 1:
         p.error("counts must be positive")
@@ -78,9 +91,16 @@ def main(argv=None):
     print(flush=True)
 
     deadline = Deadline(args.time_budget)
-    start_watchdog(args.time_budget + 25, vhost)
+    # the watchdog also allows for the parts without a deadline of their own: the
+    # acknowledgement load, the provision builds (the 100,000-pupil one takes minutes)
+    # and starting each service for its idle memory
+    extra = (args.ack_seconds + 90 if args.ack_seconds > 0 else 0) + (
+        0 if args.skip_services else 300 + args.provision_large / 250) + (
+        0 if args.skip_memory else 150)
+    start_watchdog(args.time_budget + 25 + extra, vhost)
     vhost.create()
     failed = False
+    figures = {}
     try:
         with config.patch({"AMQP_URI": vhost.amqp_uri,
                            "max_workers": int(os.environ.get("MAX_WORKERS", 10)),
@@ -90,13 +110,28 @@ def main(argv=None):
                 part1 = pipeline.run(vhost.amqp_uri, args.events, args.batch, workdir,
                                      deadline, postgres_url=postgres_url, say=say)
                 print(pipeline.report(part1), end="\n\n", flush=True)
+                figures["part1"] = part1
             if not args.skip_http:
                 say("Part 2: HTTP intake")
                 part2 = http_intake.run(workdir, args.requests, args.concurrency, deadline,
                                         say=say)
                 print(http_intake.report(part2), end="\n\n", flush=True)
+                figures["part2"] = part2
             if not args.skip_services:
-                run_service_benches(workdir)
+                figures.update(run_service_benches(workdir, args))
+            if args.ack_seconds > 0:
+                from . import ack_latency
+                say("Acknowledgement latency")
+                sub = os.path.join(workdir, "ack")
+                os.makedirs(sub, exist_ok=True)
+                figures["ack_latency"] = ack_latency.run(
+                    vhost.amqp_uri, sub, rate=args.ack_rate, seconds=args.ack_seconds, say=say)
+                print(ack_latency.report(figures["ack_latency"]), end="\n\n", flush=True)
+            if not args.skip_memory:
+                from . import idle_memory
+                say("Idle memory per service")
+                figures["rss"] = idle_memory.run(vhost.amqp_uri, workdir, say=say)
+                print(idle_memory.report(figures["rss"]), end="\n\n", flush=True)
     except Exception as exc:
         failed = True
         logging.getLogger("bench").exception("benchmark failed: %s", exc)
@@ -108,28 +143,44 @@ def main(argv=None):
             say(f"could not delete vhost {vhost.name}: {exc}")
         import shutil
         shutil.rmtree(workdir, ignore_errors=True)
+    from .summary import summary
+    print(summary(figures), flush=True)
     print(f"wall time {time.perf_counter() - started:.1f} s, {load_line()} at end"
           + ("  (FAILED)" if failed else ""))
     return 1 if failed else 0
 
 
-def run_service_benches(workdir):
-    """Each service's own figures (their modules print their tables)."""
+def run_service_benches(workdir, args):
+    """Each service's own figures (their modules print their tables); returns them."""
     import importlib
     from types import SimpleNamespace
-    parts = [("Part 3: pupils import, 10,000 rows, and a filtered list", "pupils_import"),
-             ("Part 4: provision impact report over 10,000 pupils", "provision_report"),
-             ("Part 5: notify, 2,000 events to a local SMTP server", "notify_throughput")]
-    for title, module in parts:
+    n = args.provision_pupils
+    parts = [("Part 3: pupils import, 10,000 rows, and a filtered list", "pupils_import",
+              {}),
+             (f"Part 4: provision impact report and cost summary over {n:,} pupils",
+              "provision_report", {"pupils": n}),
+             (f"Part 5: notify, {args.notify_events:,} events to a local SMTP server",
+              "notify_throughput", {"notify_events": args.notify_events})]
+    if args.provision_large:
+        parts.append((f"Part 4b: provision impact report over {args.provision_large:,} pupils "
+                      "(growth)", "provision_report",
+                      {"pupils": args.provision_large, "repeats": 3, "key": "provision_large"}))
+    out = {}
+    for title, module, extra in parts:
         try:
             bench = importlib.import_module(f"bench.{module}")
         except ModuleNotFoundError:
             continue
         print(title, flush=True)
-        sub = os.path.join(workdir, module)
+        key = extra.pop("key", module)
+        sub = os.path.join(workdir, key)
         os.makedirs(sub, exist_ok=True)
-        bench.run(SimpleNamespace(workdir=sub), say=print)
+        try:
+            out[key] = bench.run(SimpleNamespace(workdir=sub, **extra), say=print)
+        except Exception as exc:  # noqa: BLE001 - the other parts still run
+            logging.getLogger("bench").exception("%s failed: %s", module, exc)
         print(flush=True)
+    return out
 
 
 if __name__ == "__main__":

@@ -182,6 +182,23 @@ def run(args=None, say=print):
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
 
+    # the trust-wide cost summary (GET /api/v1/provision/costs): every pupil's cost
+    from services.provision import domain, records
+    cost_timings, cost_queries = [], set()
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        for _ in range(max(1, repeats // 2)):
+            statements.clear()
+            with db.session() as s:
+                started = time.perf_counter()
+                report, _, _ = records.load_report_data(s, AS_OF, include_planned=True)
+                domain.cost_summary(report, Decimal("2500000"))
+                cost_timings.append(time.perf_counter() - started)
+            cost_queries.add(len(statements))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    cost_timings.sort()
+
     trust = results["trust"]
     say(f"Provision: trust-wide impact report over {n} pupils, five provisions each "
         f"(SQLite, built in {build_s:.1f} s)")
@@ -194,6 +211,9 @@ def run(args=None, say=print):
         f"(trust-wide {trust['queries']}): constant, whatever the size")
     say(f"load      {os.getloadavg()[0]:.2f} (1 min) on {os.cpu_count()} CPUs: wall time above "
         "CPU time means the machine was busy")
+    say(f"costs     trust-wide cost summary (every pupil) median "
+        f"{cost_timings[len(cost_timings) // 2] * 1000:5.0f} ms, SQL statements "
+        f"{sorted(cost_queries)}")
     if trust["first"]:
         f = trust["first"]
         say(f"trust     {f['pupils']} pupils, {f['targets']} targets, {f['targets_met']} met "
@@ -201,6 +221,8 @@ def run(args=None, say=print):
             f"cost to date £{f['cost_to_date']}, £{f['cost_per_pupil']} a pupil, "
             f"£{f['cost_per_target_met']} a target met")
     return {"pupils": n, "build_s": build_s, "counts": counts,
+            "cost_summary_s": cost_timings[len(cost_timings) // 2],
+            "cost_summary_queries": sorted(cost_queries),
             "trust_report_s": trust["median_s"], "trust_report_best_s": trust["best_s"],
             "trust_report_queries": trust["queries"], "one_school_queries": one_school_queries,
             "by_group": {k: {kk: vv for kk, vv in v.items() if kk != "first"}

@@ -198,6 +198,11 @@ def _segments(windows, lo, hi):
     """Split [lo, hi] where the group changes: yields (first, last, pupils present)."""
     if hi < lo:
         return
+    if len(windows) == 1:  # provision for one pupil: one segment, where they are in it
+        [(pupil, (first, last))] = windows.items()
+        if first <= lo and last >= hi:
+            yield lo, hi, [pupil]
+            return
     one = timedelta(days=1)
     points = {lo, hi + one}
     for first, last in windows.values():
@@ -327,18 +332,37 @@ class ReportAssignment:
 
 def cost_summary(assignments, budget=None):
     """Costs per pupil, provision, tier and organisation, and in total, against a budget."""
-    per_pupil, per_provision, per_tier, per_org = (defaultdict(PupilCost) for _ in range(4))
-    total = PupilCost()
+    # sums as [to_date, projected] lists, made PupilCost once at the end
+    per_pupil, per_provision, per_tier, per_org = ({} for _ in range(4))
+    total = [ZERO, ZERO]
+
+    def add(sums, key, to_date, projected):
+        s = sums.get(key)
+        if s is None:
+            sums[key] = [to_date, projected]
+        else:
+            s[0] += to_date
+            s[1] += projected
+
     for a in assignments:
+        a_to_date = a_projected = ZERO
         for pupil_id, cost in a.costs.items():
-            per_pupil[pupil_id] += cost
-            per_provision[a.catalogue_id] += cost
-            per_tier[a.tier] += cost
-            per_org[a.org_id] += cost
-            total += cost
+            add(per_pupil, pupil_id, cost.to_date, cost.projected)
+            a_to_date += cost.to_date
+            a_projected += cost.projected
+        add(per_provision, a.catalogue_id, a_to_date, a_projected)
+        add(per_tier, a.tier, a_to_date, a_projected)
+        add(per_org, a.org_id, a_to_date, a_projected)
+        total[0] += a_to_date
+        total[1] += a_projected
+
+    def costs(sums):
+        return {k: PupilCost(to_date, projected) for k, (to_date, projected) in sums.items()}
+
+    total = PupilCost(*total)
     remaining = None if budget is None else Decimal(budget) - total.projected
-    return {"per_pupil": dict(per_pupil), "per_provision": dict(per_provision),
-            "per_tier": dict(per_tier), "per_org": dict(per_org), "total": total,
+    return {"per_pupil": costs(per_pupil), "per_provision": costs(per_provision),
+            "per_tier": costs(per_tier), "per_org": costs(per_org), "total": total,
             "budget": budget,
             "remaining": remaining}
 
