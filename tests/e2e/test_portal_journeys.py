@@ -14,6 +14,7 @@ or critical violation) and each kind of page is screenshotted to var/screenshots
 """
 
 import re
+import sqlite3
 import time
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
@@ -452,6 +453,9 @@ def test_5_every_page_an_email_links_to_opens_for_its_reader(world, browser):  #
                        cookies=cookies, timeout=10)
     assert ics.status_code == 200 and ics.headers["Content-Type"].startswith("text/calendar")
     assert "BEGIN:VCALENDAR" in ics.text and course["title"] in ics.text.replace("\r\n ", "")
+    with sqlite3.connect(world["platform"].database("cpd")) as conn:  # the session has begun
+        begun = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+        conn.execute("UPDATE sessions SET starts_at=? WHERE id=?", (begun, session["id"]))
     result = api_as(world, *lead, "PUT", "cpd", f"/api/v1/cpd/sessions/{session['id']}/attendance",
                     {"records": [{"booking_id": booking["id"], "attended": True}]})
     certificate_id = result["certificates_issued"][0]
