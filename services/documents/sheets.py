@@ -17,10 +17,11 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from services.common.csvexport import FORMULA_LEADS, safe_cell
+
 from .labels import label, year_label
 from .pdf import as_date, as_decimal, frequency
 
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 MONEY_FORMAT = '"£"#,##0.00'
 DATE_FORMAT = "d mmm yyyy"
 CONTENT_TYPES = {
@@ -77,9 +78,7 @@ def to_csv(columns, rows):
                 v = v.isoformat()
             elif col.kind == "money" and not isinstance(v, str):
                 v = f"{v:.2f}"
-            elif _looks_like_formula(v):
-                v = "'" + v
-            cells.append(v)
+            cells.append(safe_cell(v))
         writer.writerow(cells)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
