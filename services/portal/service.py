@@ -5,7 +5,7 @@ person may see or do is what the APIs answer.
 """
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 from urllib.parse import quote
 
 import eventlet
@@ -824,9 +824,10 @@ class PortalService(PlatformService):
             if lead else []
         mine = [b for b in (api.try_get("cpd", "/api/v1/cpd/me/bookings", []) or [])
                 if b["session_id"] == session_id and b["status"] not in ("cancelled", "declined")]
+        started = datetime.fromisoformat(session["starts_at"]) <= datetime.now(UTC)
         return self._render(request, "cpd_session.html", status=status, me=me,
                             title=course["title"], course=course, s=session, lead=lead,
-                            bookings=bookings or [], mine=mine,
+                            bookings=bookings or [], mine=mine, started=started,
                             may_book=bool(roles & CPD) and session["status"] == "scheduled"
                             and not mine, errors=errors, values=values or {},
                             notice=request.args.get("done"), current=links.path("cpd_catalogue"))
@@ -869,6 +870,34 @@ class PortalService(PlatformService):
                 "pending_approval": "Booking sent to your CPD lead for approval"}.get(
             booking["status"], "Booking made")
         return redirect(links.path("cpd_bookings") + "?done=" + done.replace(" ", "+"), code=303)
+
+    @page("POST", "/cpd/sessions/<string:session_id>/attendance")
+    def cpd_attendance(self, request, session_id):
+        """The CPD lead records who came: every confirmed booking, ticked or not.
+        Certificates are issued by the cpd service for those who attended."""
+        me, out = self._signed_in(request, post=True)
+        if out:
+            return out
+        api = Client.for_session(me)
+        bookings = api.get("cpd", f"/api/v1/cpd/sessions/{session_id}/bookings") or []
+        came = set(request.form.getlist("attended"))
+        records = [{"booking_id": b["id"], "attended": b["id"] in came}
+                   for b in bookings if b["status"] == "confirmed"]
+        if not records:
+            return self._session_page(request, me, session_id, status=400, errors=[
+                ("attended", "There are no confirmed bookings to record attendance for")])
+        try:
+            result = api.put("cpd", f"/api/v1/cpd/sessions/{session_id}/attendance",
+                             {"records": records})
+        except ApiError as exc:
+            if exc.status not in (409, 422):
+                raise
+            return self._session_page(request, me, session_id, status=400, errors=[
+                ("attended", exc.problem.get("detail") or "Attendance could not be recorded")])
+        issued = len(result.get("certificates_issued") or [])
+        done = f"Attendance recorded: {issued} certificate{'s' if issued != 1 else ''} issued"
+        return redirect(links.path("cpd_session", session_id=session_id) + "?done="
+                        + quote(done), code=303)
 
     @page("GET", "/cpd/bookings")
     def cpd_bookings(self, request):

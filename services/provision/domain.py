@@ -330,6 +330,15 @@ class ReportAssignment:
     target_ids: set      # targets it serves
 
 
+def costs_by(per_pupil, group_of):
+    """Pupils' costs summed by a grouping of pupils (e.g. their class): {group: cost}."""
+    out = {}
+    for pupil_id, cost in per_pupil.items():
+        key = group_of.get(pupil_id)
+        out[key] = out.get(key, PupilCost()) + cost
+    return out
+
+
 def cost_summary(assignments, budget=None):
     """Costs per pupil, provision, tier and organisation, and in total, against a budget."""
     # sums as [to_date, projected] lists, made PupilCost once at the end

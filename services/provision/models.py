@@ -78,6 +78,7 @@ class Pupil(Base):
     pupil_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     org_id: Mapped[str] = mapped_column(String(36), index=True)
     year_group: Mapped[int | None] = mapped_column(Integer)
+    registration_group: Mapped[str | None] = mapped_column(String(30))  # class / form
     sen_status: Mapped[str | None] = mapped_column(String(1))
     primary_need: Mapped[str | None] = mapped_column(String(4))
     secondary_need: Mapped[str | None] = mapped_column(String(4))

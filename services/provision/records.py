@@ -222,13 +222,23 @@ def org_names(session, org_ids=None):
 def upsert_pupil(session, data):
     pupil = session.get(Pupil, data["pupil_id"]) or Pupil(pupil_id=data["pupil_id"])
     pupil.org_id = data["org_id"]
-    for key in ("year_group", "sen_status", "primary_need", "secondary_need"):
+    for key in ("year_group", "registration_group", "sen_status", "primary_need",
+                "secondary_need"):
         if key in data:
             setattr(pupil, key, data[key])
     if "areas_of_need" in data:
         pupil.areas_of_need = list(data["areas_of_need"])
     session.add(pupil)
     return pupil
+
+
+def registration_groups(session, pupil_ids):
+    """{pupil_id: class / registration group (None if not recorded)}, in one statement."""
+    ids = list(pupil_ids)
+    if not ids:
+        return {}
+    return dict(session.execute(select(Pupil.pupil_id, Pupil.registration_group)
+                                .where(Pupil.pupil_id.in_(ids))).all())
 
 
 def move_pupil(session, pupil_id, to_org_id, moved_on):

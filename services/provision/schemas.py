@@ -409,8 +409,11 @@ class ReportQuerySchema(Schema):
 class CostQuerySchema(Schema):
     org_id = fields.String(validate=ID)
     as_of = fields.Date(validate=_plausible)
-    view = fields.String(load_default="summary",
-                         validate=validate.OneOf(("summary", "pupil", "provision", "tier", "org")))
+    view = fields.String(load_default="summary", metadata={
+        "description": "summary, or the costs per pupil, provision, tier, organisation or "
+                       "class (registration group)"},
+                         validate=validate.OneOf(("summary", "pupil", "provision", "tier", "org",
+                                                  "class")))
     format = fields.String(load_default="json",
                            validate=validate.OneOf(("json", "csv", "xlsx")))
 

@@ -717,6 +717,14 @@ class ProvisionService(PlatformService):
             "tier": rows("per_tier"),
             "org": rows("per_org", lambda k: names.get(k)),
         }
+        if query["view"] == "class":  # per class (registration group), from the projection
+            with self.db.session() as s:
+                groups = records.registration_groups(s, summary["per_pupil"])
+            views["class"] = [
+                {"key": k or "", "name": k or "No class recorded",
+                 "cost_to_date": _money(c.to_date), "cost_projected": _money(c.projected)}
+                for k, c in sorted(domain.costs_by(summary["per_pupil"], groups).items(),
+                                   key=lambda kv: (kv[0] is None, kv[0] or ""))]
         if query["view"] != "summary":
             chosen = views[query["view"]]
             if query["format"] == "xlsx":
@@ -724,7 +732,8 @@ class ProvisionService(PlatformService):
                     known = records.pupils_by_id(s, summary["per_pupil"])
                 return documents.costs_sheet(chosen, query["view"], "xlsx", known)
             if query["format"] == "csv":
-                cols = ["key"] + (["name"] if query["view"] in ("provision", "org") else []) + [
+                cols = ["key"] + (["name"] if query["view"] in ("provision", "org", "class")
+                                  else []) + [
                     "cost_to_date", "cost_projected"]
                 return self._csv(chosen, cols, f"costs-{query['view']}")
             return {"as_of": as_of.isoformat(), "org_id": org_id, "rows": chosen}
@@ -788,6 +797,8 @@ class ProvisionService(PlatformService):
             records.upsert_pupil(uow.session, data)
         else:
             pupil.year_group = data["year_group"]
+            if "registration_group" in data:  # sent since the field was added
+                pupil.registration_group = data["registration_group"]
 
     @subscribe("pupils", "pupil.sen_status_changed")
     def on_pupil_sen_status_changed(self, event, uow):

@@ -170,6 +170,7 @@ def _commit_batch(db, org_id, batch, report, *, actor, today):
                                     "recorded_at": now})
                 new_events.append({
                     "pupil_id": pid, "org_id": org_id, "year_group": data["year_group"],
+                    "registration_group": data.get("registration_group"),
                     "sen_status": data["sen_status"], "primary_need": data["primary_need"],
                     "secondary_need": data["secondary_need"],
                     "areas_of_need": domain.areas_of_need(data["primary_need"],

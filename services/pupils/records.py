@@ -103,7 +103,8 @@ def scoped_org_id(session, principal, org_id):
 # -- pupils --------------------------------------------------------------------------
 
 def registered_event(pupil):
-    return {**domain.sen_event(pupil), "year_group": pupil.year_group}
+    return {**domain.sen_event(pupil), "year_group": pupil.year_group,
+            "registration_group": pupil.registration_group}
 
 
 def upn_taken(session, upn, exclude_id=None):
@@ -171,7 +172,8 @@ def update_pupil(uow, pupil, data, *, actor):
         pupil.updated_at = utcnow()
         session.flush()
         uow.emit("pupil.updated", {"pupil_id": pupil.id, "org_id": pupil.org_id,
-                                   "year_group": pupil.year_group, "changed": changed},
+                                   "year_group": pupil.year_group, "changed": changed,
+                                   "registration_group": pupil.registration_group},
                  org_id=pupil.org_id, actor=actor)
     return changed
 

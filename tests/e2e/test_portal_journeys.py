@@ -456,9 +456,24 @@ def test_5_every_page_an_email_links_to_opens_for_its_reader(world, browser):  #
     with sqlite3.connect(world["platform"].database("cpd")) as conn:  # the session has begun
         begun = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
         conn.execute("UPDATE sessions SET starts_at=? WHERE id=?", (begun, session["id"]))
-    result = api_as(world, *lead, "PUT", "cpd", f"/api/v1/cpd/sessions/{session['id']}/attendance",
-                    {"records": [{"booking_id": booking["id"], "attended": True}]})
-    certificate_id = result["certificates_issued"][0]
+    browser.delete_all_cookies()
+
+    # the CPD lead records attendance on the session's page; the certificate is issued
+    sign_in_by_oidc(browser, world, lead[0])
+    opens(browser, portal + links.path("cpd_session", session_id=session["id"]), course["title"])
+    shows(browser, By.TAG_NAME, "legend", "Record attendance")
+    axe_check(browser, "cpd-attendance")
+    browser.find_element(By.CSS_SELECTOR, f"input[name='attended'][value='{booking['id']}']").click()
+    click(browser, "Record attendance")
+    done(browser, "Attendance recorded: 1 certificate issued")
+    axe_check(browser, "cpd-attendance-recorded")
+    browser.delete_all_cookies()
+
+    sign_in_by_oidc(browser, world, TRUST_SENCO)
+    cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
+    record = api_as(world, TRUST_SENCO, state["oakfield"], "senco", "GET", "cpd",
+                    "/api/v1/cpd/records/me")
+    [certificate_id] = [c["id"] for c in record["certificates"]]
     opens(browser, portal + links.path("cpd_certificate", certificate_id=certificate_id),
           course["title"])
     axe_check(browser, "cpd-certificate")

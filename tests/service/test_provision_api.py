@@ -39,9 +39,10 @@ class Env:
             "org_id": org, "name": name or f"School {org}", "urn": None, "laestab": None,
             "kind": kind}, org_id=org, actor="senctl"))
 
-    def register(self, pupil, org, status="K"):
+    def register(self, pupil, org, status="K", registration_group=None):
         self.handlers.on_pupil_registered(make_event("pupil.registered", {
             "pupil_id": pupil, "org_id": org, "year_group": 4, "sen_status": status,
+            "registration_group": registration_group,
             "primary_need": None if status == "N" else "SPLD",
             "areas_of_need": [] if status == "N" else ["cognition_and_learning"]},
             org_id=org, actor="pupils"))
@@ -445,8 +446,8 @@ def test_costs_and_impact_report_hand_checked(env, http, token):
     met 50%, average progress 2.5 (partially met), cost per pupil 30, per target met 60."""
     env.onboard("s1")
     env.onboard("trust", kind="trust", name="The Trust")
-    env.register("A", "s1")
-    env.register("B", "s1")
+    env.register("A", "s1", registration_group="4B")
+    env.register("B", "s1", registration_group="4C")
     senco, admin = h(token, "s1", "senco"), h(token, "trust", "trust_admin")
     assert http.put(env.base + P + "/organisations/s1/settings", headers=admin,
                     json={"sen_budget": "1000.00"}).status_code == 200
@@ -476,6 +477,17 @@ def test_costs_and_impact_report_hand_checked(env, http, token):
                       headers=senco).json()["rows"]
     assert [(r["key"], r["cost_to_date"], r["cost_projected"]) for r in pupils] == [
         ("A", "40.00", "60.00"), ("B", "20.00", "40.00")]
+    # Per class (the registration group from the pupils service's events), and after a
+    # pupil.updated that moves B into A's class.
+    def by_class():
+        return [(r["name"], r["cost_to_date"], r["cost_projected"]) for r in http.get(
+            env.base + P + "/costs", params={"as_of": "2026-11-20", "view": "class"},
+            headers=senco).json()["rows"]]
+    assert by_class() == [("4B", "40.00", "60.00"), ("4C", "20.00", "40.00")]
+    env.handlers.on_pupil_updated(make_event("pupil.updated", {
+        "pupil_id": "B", "org_id": "s1", "year_group": 4, "changed": ["registration_group"],
+        "registration_group": "4B"}, org_id="s1", actor="pupils"))
+    assert by_class() == [("4B", "60.00", "100.00")]
 
     expected = {"catalogue_id": entry, "provision": "Reading catch-up", "tier": "targeted",
                 "pupils": 2, "targets": 2, "targets_reviewed": 2, "targets_met": 1,

@@ -33,6 +33,8 @@ class PupilRegisteredV1(_SenFields):
     pupil_id = fields.String(required=True)
     org_id = fields.String(required=True)
     year_group = fields.Integer(required=True, allow_none=True)
+    # added (optional): the class / registration group, so provision reads costs per class
+    registration_group = fields.String(load_default=None, allow_none=True)
 
 
 @event("pupil.updated", 1, "pupils",
@@ -42,6 +44,8 @@ class PupilUpdatedV1(Schema):
     org_id = fields.String(required=True)
     year_group = fields.Integer(required=True, allow_none=True)
     changed = fields.List(fields.String(), required=True)
+    # added (optional): the class / registration group after the change
+    registration_group = fields.String(load_default=None, allow_none=True)
 
 
 @event("pupil.sen_status_changed", 1, "pupils",
