@@ -36,7 +36,6 @@ import logging
 import socket
 import sqlite3
 import time
-from collections import deque
 
 import amqp
 import eventlet
@@ -51,7 +50,7 @@ from sqlalchemy import exc as sa_exc
 
 from services.contracts import parse_event
 
-from . import messaging, metrics, settings, tracing
+from . import messaging, metrics, settings
 from .deadletters import Raw, as_bytes, dead_letter, original_headers
 
 log = logging.getLogger(__name__)
@@ -106,21 +105,6 @@ class SafeConsumer(NamekoAmqpConsumer):
             log.warning("ack lost with the broker connection (%s); it will be redelivered",
                         type(exc).__name__)
 
-    def ack_many(self, messages):
-        """Ack messages of one batch: one basic.ack (multiple) per channel for the
-        last of them. Every earlier delivery of that channel is settled already:
-        one batch is handled at a time, in delivery order."""
-        last = {}
-        for message in messages:
-            last[id(message.channel)] = message
-        for message in last.values():
-            try:
-                if message.channel.connection:
-                    message.ack(multiple=True)
-            except _CONNECTION_FAULTS as exc:
-                log.warning("ack lost with the broker connection (%s); it will be redelivered",
-                            type(exc).__name__)
-
     def requeue_message(self, message):
         try:
             super().requeue_message(message)
@@ -168,68 +152,8 @@ class _RawMixin:
         self.consumer.ack_message(message)
 
 
-class Batch(list):
-    """Messages handed to one worker: [(body, Raw)], in delivery order."""
-
-
 class EventSubscriber(_RawMixin, EventHandler):
-    """nameko's service-pool event handler, on a quorum queue where configured.
-
-    It hands its worker every message prefetch already holds (up to half the
-    prefetch count, so the next batch arrives while one is handled) and runs
-    one batch at a time, in delivery order: one nameko worker, one transaction
-    for the batch's inbox claims and effects, acks after the commit (`handle_batch`).
-    """
-
-    def _setup_consumer(self):
-        super()._setup_consumer()
-        prefetch = self.consumer.prefetch_count or 1
-        self.batch_max = max(1, prefetch // 2)
-        self._pending = deque()
-        self._draining = False
-
-    def handle_message(self, body, message):
-        self._pending.append((body, message))
-        if not self._draining:
-            self._draining = True
-            self.container.spawn_managed_thread(
-                self._drain, identifier=f"EventSubscriber.drain[{self.method_name}]")
-
-    def _drain(self):
-        try:
-            while self._pending:
-                taken = []
-                while self._pending and len(taken) < self.batch_max:
-                    taken.append(self._pending.popleft())
-                self._run_batch(taken)
-        finally:
-            self._draining = False
-
-    def _run_batch(self, taken):
-        from nameko.exceptions import ContainerBeingKilled
-        batch = Batch((body, _raw(message)) for body, message in taken)
-        done = eventlet.event.Event()
-
-        def handle_result(worker_ctx, result=None, exc_info=None):
-            messages = [m for _, m in taken]
-            if exc_info is not None or result is None:
-                result = ["requeue"] * len(messages)
-            self.consumer.ack_many([m for m, r in zip(messages, result, strict=True)
-                                    if r == "ack"])
-            for m, r in zip(messages, result, strict=True):
-                if r != "ack":
-                    self.consumer.requeue_message(m)
-            done.send(None)
-            return result, exc_info
-
-        try:
-            self.container.spawn_worker(self, (batch,), {}, context_data={},
-                                        handle_result=handle_result)
-        except ContainerBeingKilled:
-            for _, message in taken:
-                self.consumer.requeue_message(message)
-            return
-        done.wait()
+    """nameko's service-pool event handler, on a quorum queue where configured."""
 
     def setup(self):
         service_name = self.container.service_name
@@ -292,8 +216,6 @@ def subscribe(source_service, event_type):
     def decorator(fn):
         @functools.wraps(fn)
         def entry(self, body):
-            if isinstance(body, Batch):
-                return handle_batch(self, source_service, event_type, fn, body)
             body, raw = _unwrap(body)
             return handle(self, source_service, event_type, fn, body, raw)
 
@@ -360,7 +282,9 @@ def handle(service, source_service, event_type, fn, body, raw=None):
     queue = queue_name(source_service, event_type, service_name, fn.__name__)
 
     try:
-        event = _parse(body, event_type)
+        event = parse_event(body)
+        if event["type"] != event_type:
+            raise ValidationError({"type": [f"expected {event_type}"]})
     except ValidationError as exc:
         event_id = body.get("event_id") if isinstance(body, dict) else None
         _to_dlq(service_name, handler, queue, event_type, body, raw,
@@ -376,97 +300,6 @@ def handle(service, source_service, event_type, fn, body, raw=None):
             return "processed"
 
     return _run(service, queue, handler, event_type, body, raw, work, event["event_id"])
-
-
-def _parse(body, event_type):
-    event = parse_event(body)
-    if event["type"] != event_type:
-        raise ValidationError({"type": [f"expected {event_type}"]})
-    return event
-
-
-def handle_batch(service, source_service, event_type, fn, batch):
-    """Handle a Batch of messages in delivery order; return "ack" or "requeue" for each.
-
-    Invalid events are dead-lettered first. The valid ones are handled in one
-    unit of work: their inbox claims in two statements, the handler for each
-    claimed one, one commit (after-commit work runs concurrently). If anything in
-    that transaction fails, it is rolled back and every message of the batch is
-    handled alone, in order, through `handle`'s retries, delayed redelivery and
-    dead-lettering, so one message's failure touches no other. A message that
-    cannot even be settled that way is requeued with every one after it (their
-    order kept).
-    """
-    service_name, method = service.name, fn.__name__
-    handler = f"{service_name}.{method}"
-    queue = queue_name(source_service, event_type, service_name, method)
-    results = ["requeue"] * len(batch)
-    valid = []  # (index, event, body, raw)
-    for i, (body, raw) in enumerate(batch):
-        try:
-            valid.append((i, _parse(body, event_type), body, raw))
-        except ValidationError as exc:
-            event_id = body.get("event_id") if isinstance(body, dict) else None
-            try:
-                _to_dlq(service_name, handler, queue, event_type, body, raw,
-                        f"invalid event: {exc.messages}", "invalid",
-                        event_id=str(event_id) if event_id else None)
-            except Exception as err:  # noqa: BLE001 - requeued, with what follows it
-                log.warning("could not dead-letter an invalid event for %s: %s",
-                            handler, type(err).__name__)
-                break
-            results[i] = "ack"
-    else:
-        i = len(batch)
-    valid = [v for v in valid if v[0] < i]
-    if not valid:
-        return results
-    started = time.monotonic()
-    try:
-        outcomes = _batch_transaction(service, handler, fn, valid)
-    except Exception as exc:  # noqa: BLE001 - each message alone, below
-        log.info("%s: a batch of %d failed (%s); handling each message alone",
-                 handler, len(valid), type(exc).__name__)
-        outcomes = None
-    if outcomes is not None:
-        elapsed = time.monotonic() - started
-        for (index, *_), outcome in zip(valid, outcomes, strict=True):
-            results[index] = "ack"
-            metrics.EVENTS_CONSUMED.labels(service_name, handler, event_type, outcome).inc()
-            metrics.EVENT_HANDLING.labels(service_name, handler).observe(elapsed)
-        return results
-    for index, event, body, raw in valid:
-        def work(event=event):
-            with service.db.unit_of_work() as uow:
-                if not uow.claim(event["event_id"], handler):
-                    return "duplicate"
-                fn(service, event, uow)
-                return "processed"
-        try:
-            with tracing.message_span(handler, raw.headers if raw else None):
-                _run(service, queue, handler, event_type, body, raw, work, event["event_id"])
-        except Exception as exc:  # noqa: BLE001 - requeued, with what follows it
-            log.warning("%s: event %s could not be settled (%s); requeued",
-                        handler, event["event_id"], type(exc).__name__)
-            break
-        results[index] = "ack"
-    return results
-
-
-def _batch_transaction(service, handler, fn, valid):
-    pool = max(1, int(getattr(getattr(service, "db", None), "after_commit_concurrency", 1)))
-    with service.db.unit_of_work(after_commit_concurrency=pool) as uow:
-        claimed = uow.claim_many([event["event_id"] for _, event, _, _ in valid], handler)
-        outcomes = []
-        for _, event, _, raw in valid:
-            if event["event_id"] not in claimed:
-                outcomes.append("duplicate")  # handled before, or earlier in this batch
-                continue
-            claimed.discard(event["event_id"])
-            with tracing.message_span(handler, raw.headers if raw else None):
-                fn(service, event, uow)
-            outcomes.append("processed")
-    return outcomes
 
 
 def _to_dlq(service_name, handler, queue, event_type, body, raw, reason, kind, event_id=None,

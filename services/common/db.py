@@ -13,7 +13,6 @@ import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-import eventlet
 from nameko.extensions import DependencyProvider
 from opentelemetry.propagate import inject
 from sqlalchemy import create_engine, event, select, text
@@ -126,22 +125,6 @@ class UnitOfWork:
             stmt = self._inbox.insert().values(**values)
         return self.session.execute(stmt).rowcount == 1
 
-    def claim_many(self, event_ids, handler) -> set:
-        """Record that `handler` processes each of `event_ids` (a batch); return the
-        ids it had not processed before. Two statements whatever the number; a
-        claim made meanwhile by another process fails the insert (IntegrityError),
-        so the caller's transaction rolls back rather than handle an event twice."""
-        ids = list(dict.fromkeys(event_ids))
-        inbox = self._inbox
-        seen = set(self.session.execute(select(inbox.c.event_id).where(
-            inbox.c.handler == handler, inbox.c.event_id.in_(ids))).scalars())
-        new = [i for i in ids if i not in seen]
-        if new:
-            now = utcnow()
-            self.session.execute(inbox.insert(), [
-                {"event_id": i, "handler": handler, "processed_at": now} for i in new])
-        return set(new)
-
     def after_commit(self, fn):
         """Run `fn()` once the transaction has committed (for I/O such as sending)."""
         self._after_commit.append(fn)
@@ -158,7 +141,6 @@ class Database:
         self.inbox = inbox
         self.idempotency = idempotency  # the idempotency_keys table, where the service has it
         self._claim = None
-        self.after_commit_concurrency = 10  # a consumer batch's after-commit steps at once
 
     def for_request(self, claim):
         """This database for one HTTP request with an Idempotency-Key: its first
@@ -173,9 +155,7 @@ class Database:
         return Session(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def unit_of_work(self, after_commit_concurrency=1):
-        """One transaction; `after_commit_concurrency` > 1 runs the after-commit
-        steps side by side (a consumer's batch of messages, each sending mail)."""
+    def unit_of_work(self):
         session = self.session()
         uow = UnitOfWork(session, self.service, self.outbox, self.inbox)
         claim = self._claim if self._claim is not None and not self._claim.recorded else None
@@ -193,21 +173,11 @@ class Database:
             claim.recorded = True
         if uow.emitted:
             outbox_signal.kick(self.service)
-        steps = uow._after_commit
-        if after_commit_concurrency > 1 and len(steps) > 1:
-            pile = eventlet.GreenPile(min(after_commit_concurrency, len(steps)))
-            for fn in steps:
-                pile.spawn(self._after_commit_step, fn)
-            list(pile)
-        else:
-            for fn in steps:
-                self._after_commit_step(fn)
-
-    def _after_commit_step(self, fn):
-        try:
-            fn()
-        except Exception:  # the work is committed; sweepers retry what this missed
-            log.exception("after-commit step failed in %s", self.service)
+        for fn in uow._after_commit:
+            try:
+                fn()
+            except Exception:  # the work is committed; sweepers retry what this missed
+                log.exception("after-commit step failed in %s", self.service)
 
     def ping(self):
         with self.engine.connect() as conn:

@@ -16,9 +16,7 @@ makes the same spans as before.
 import os
 import threading
 import weakref
-from contextlib import contextmanager
 
-from nameko_opentelemetry.entrypoints import EntrypointAdapter
 from opentelemetry import context, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -48,40 +46,6 @@ def current_context(carrier):
     if not carrier or "traceparent" not in carrier:
         return None
     return _propagator.extract(carrier)
-
-
-@contextmanager
-def message_span(name, carrier):
-    """The span of one message of a consumer's batch, a child of the message's
-    `traceparent`; while nothing records spans, only that context, so events the
-    handler emits carry it on."""
-    ctx = current_context(carrier)
-    if recording():
-        tracer = trace.get_tracer("services.common.consumer")
-        with tracer.start_as_current_span(name, context=ctx, kind=trace.SpanKind.CONSUMER):
-            yield
-    elif ctx is not None:
-        token = context.attach(ctx)
-        try:
-            yield
-        finally:
-            context.detach(token)
-    else:
-        yield
-
-
-class BatchAdapter(EntrypointAdapter):
-    """The worker span of a consumer's batch (each message has its own span)."""
-
-    def get_span_name(self, worker_ctx):
-        return f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name}.batch"
-
-    def get_attributes(self, worker_ctx):
-        batch = worker_ctx.args[0] if worker_ctx.args else ()
-        return {"service_name": worker_ctx.service_name,
-                "entrypoint_type": type(worker_ctx.entrypoint).__name__,
-                "method_name": worker_ctx.entrypoint.method_name,
-                "batch_size": len(batch)}
 
 
 def _gate(entrypoints, http, amqp):
@@ -141,8 +105,6 @@ def setup(service_name=None):
         from nameko_opentelemetry import NamekoInstrumentor, amqp, entrypoints, http
         _gate(entrypoints, http, amqp)
         NamekoInstrumentor().instrument(
-            send_headers=False, send_request_payloads=False, send_response_payloads=False,
-            entrypoint_adapters={
-                "services.common.consumer.EventSubscriber": "services.common.tracing.BatchAdapter"})
+            send_headers=False, send_request_payloads=False, send_response_payloads=False)
         _done = True
         return provider
