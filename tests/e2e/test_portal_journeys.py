@@ -431,8 +431,8 @@ def test_5_every_page_an_email_links_to_opens_for_its_reader(world, browser):  #
     browser.find_element(By.LINK_TEXT, "EHC plan dates and statutory deadlines").click()
     shows(browser, By.TAG_NAME, "h1", "EHC plan")
     plan = browser.find_element(By.TAG_NAME, "main").text
-    assert "Next annual review" in plan and "20 April 2027" in plan  # last review + 12 months
-    assert "Final plan issued" in plan and "1 May 2025" in plan
+    assert "Next annual review" in plan and "19 April 2027" in plan  # s.44(1): within 12 months of the last review
+    assert "Final EHC plan (20 weeks)" in plan and "Issued 1 May 2025" in plan
     axe_check(browser, "ehc-plan-senco")
     opens(browser, portal + links.path("notifications") + f"?pupil_id={pupil_id}", "Messages sent")
     shows(browser, By.ID, "messages", "Pupil passport version 1 published")
