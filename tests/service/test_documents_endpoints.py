@@ -65,7 +65,7 @@ def test_passport_pdf_is_a_real_pdf_of_the_published_version(pupils):
     reader, text = pdf_text(resp, "service_passport")
     assert len(reader.pages) == 1
     for expected in ("Amara Okafor: pupil passport", upn(7), "Oak School", "Year 5",
-                     "Autistic spectrum disorder", "Please tell me first, Miss.",
+                     "Autistic Spectrum Disorder", "Please tell me first, Miss.",
                      "version 1", "OFFICIAL-SENSITIVE", "Page 1 of 1"):
         assert squash(expected) in text, expected
     assert reader.metadata.title == "Pupil passport: Amara Okafor"
@@ -138,7 +138,7 @@ def test_provision_map_and_cost_exports(provision, http, token):
     assert [c.value for c in ws[1]] == ["Pupil", "UPN", "Year", "Class", "SEN provision",
                                         "Cost to date", "Projected cost"]
     assert [ws["A2"].value, ws["C2"].value, ws["E2"].value, ws["F2"].value] == [
-        "Pupil record A", "Year 4", "SEN support", 40.0]
+        "Pupil record A", "Year 4", "SEN Support", 40.0]
     summary = openpyxl.load_workbook(io.BytesIO(http.get(
         env.base + P + "/costs", headers=senco, params={"format": "xlsx"}).content)).active
     assert [summary["A2"].value, summary["B2"].value, summary["C2"].value] == [
