@@ -597,7 +597,8 @@ class PortalService(PlatformService):
         me, out = self._signed_in(request)
         if out:
             return out
-        filters = {k: request.args.get(k) for k in ("year_group", "sen_status", "need_type", "q")}
+        filters = {k: request.args.get(k) for k in ("year_group", "registration_group",
+                                                     "sen_status", "need_type", "q")}
         errors = []
         try:
             result = Client.for_session(me).get("pupils", "/api/v1/pupils", limit=100, **filters)
