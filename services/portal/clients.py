@@ -14,8 +14,6 @@ import requests
 from services.common import auth, settings
 
 USER_TOKEN_TTL = timedelta(minutes=15)
-SERVICES = ("pupils", "provision", "cpd", "referrals", "notify")
-DEV_PORTS = {"pupils": 8001, "provision": 8002, "cpd": 8003, "referrals": 8004, "notify": 8005}
 TIMEOUT = 15
 
 _http = requests.Session()
@@ -36,7 +34,7 @@ class ApiError(Exception):
 
 def base_url(service):
     return (settings.get(f"{service.upper()}_URL")
-            or f"http://127.0.0.1:{DEV_PORTS[service]}").rstrip("/")
+            or f"http://127.0.0.1:{settings.DEV_PORTS[service]}").rstrip("/")
 
 
 def mint(sub, org, roles, pupils=(), ttl=USER_TOKEN_TTL, *, org_kind):
