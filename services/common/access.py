@@ -1,4 +1,4 @@
-"""The one visibility rule (DESIGN.md §4): what a principal may see and do.
+"""The one visibility rule (docs/architecture.md, "Tenancy"): what a principal may see and do.
 
 Every service asks this module; none keeps its own copy.
 
@@ -21,32 +21,68 @@ Services narrow further for their own reasons (an outreach practitioner sees
 the referrals allocated to them); they never widen.
 """
 
+from enum import StrEnum
+
 from sqlalchemy import false
 
 from .problems import Forbidden
 
-TRUST, TRUST_SCHOOL, ARB, PARTNER_SCHOOL = "trust", "trust_school", "arb", "partner_school"
-ORG_KINDS = (TRUST, TRUST_SCHOOL, ARB, PARTNER_SCHOOL)
+
+class OrgKind(StrEnum):
+    """The kinds of organisation (the `org_kind` claim; organisation.onboarded)."""
+
+    TRUST = "trust"
+    TRUST_SCHOOL = "trust_school"
+    ARB = "arb"
+    PARTNER_SCHOOL = "partner_school"
+
+
+class Role(StrEnum):
+    """Every role a token may carry. `@api(roles=...)` accepts only these."""
+
+    TRUST_ADMIN = "trust_admin"
+    OUTREACH = "outreach"
+    OUTREACH_LEAD = "outreach_lead"
+    PORTAL = "portal"
+    CPD_ADMIN = "cpd_admin"
+    AUDITOR = "auditor"
+    PARTNER_REFERRER = "partner_referrer"
+    SENCO = "senco"
+    TEACHER = "teacher"
+    PARENT = "parent"
+
+
+TRUST, TRUST_SCHOOL, ARB, PARTNER_SCHOOL = (OrgKind.TRUST, OrgKind.TRUST_SCHOOL, OrgKind.ARB,
+                                            OrgKind.PARTNER_SCHOOL)
+ORG_KINDS = tuple(OrgKind)
 SCHOOLS = (TRUST_SCHOOL, ARB, PARTNER_SCHOOL)
 PUPIL_SCHOOLS = (TRUST_SCHOOL, ARB)  # schools whose pupils the trust keeps records of
 
 # role -> the kinds of organisation that may hold it (README: "Roles and where
 # they may be held").
 HELD_AT = {
-    "trust_admin": (TRUST,),
-    "outreach": (TRUST,),
-    "outreach_lead": (TRUST,),
-    "portal": (TRUST,),
+    Role.TRUST_ADMIN: (TRUST,),
+    Role.OUTREACH: (TRUST,),
+    Role.OUTREACH_LEAD: (TRUST,),
+    Role.PORTAL: (TRUST,),
     # The trust's CPD hub, or a school's CPD lead (its own staff's bookings and records).
-    "cpd_admin": (TRUST, *SCHOOLS),
-    "auditor": ORG_KINDS,
-    "partner_referrer": (PARTNER_SCHOOL,),
-    "senco": SCHOOLS,
-    "teacher": SCHOOLS,
-    "parent": PUPIL_SCHOOLS,
+    Role.CPD_ADMIN: (TRUST, *SCHOOLS),
+    Role.AUDITOR: ORG_KINDS,
+    Role.PARTNER_REFERRER: (PARTNER_SCHOOL,),
+    Role.SENCO: SCHOOLS,
+    Role.TEACHER: SCHOOLS,
+    Role.PARENT: PUPIL_SCHOOLS,
 }
-ROLES = frozenset(HELD_AT)
-NO_RECORDS = frozenset({"portal", "parent"})  # never trust-wide, whatever the org
+assert set(HELD_AT) == set(Role), "every role says where it may be held"
+ROLES = frozenset(Role)
+
+
+def roles(*names):
+    """`names` as Roles; an unknown name fails here, where it is written."""
+    return tuple(Role(n) for n in names)
+
+
+NO_RECORDS = frozenset({Role.PORTAL, Role.PARENT})  # never trust-wide, whatever the org
 
 
 def refused_roles(roles, org_kind):

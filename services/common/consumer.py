@@ -49,8 +49,11 @@ from nameko.standalone.events import get_event_exchange
 from sqlalchemy import exc as sa_exc
 
 from services.contracts import parse_event
+from services.contracts.registry import EventType
+from services.contracts.registry import handle as event_handle
 
 from . import messaging, metrics, settings
+from .config import PlatformConfig, load
 from .deadletters import Raw, as_bytes, dead_letter, original_headers
 
 log = logging.getLogger(__name__)
@@ -210,8 +213,16 @@ def _unwrap(body):
     return body, None
 
 
-def subscribe(source_service, event_type):
-    """Decorate `handler(self, event, uow)` as an idempotent, retried consumer."""
+def subscribe(event_type, *legacy):
+    """Decorate `handler(self, event, uow)` as an idempotent, retried consumer of
+    `event_type`, a handle of the catalogue (`events.REFERRAL_SUBMITTED`): a type
+    the catalogue does not have fails here, at import."""
+    if legacy:  # the old spelling subscribe("referrals", "referral.submitted")
+        source_service, event_type = event_type, legacy[0]
+    if not isinstance(event_type, EventType):
+        event_type = event_handle(event_type)  # KeyError: not in the catalogue
+    source_service = event_type.producer
+    event_type = str(event_type)
 
     def decorator(fn):
         @functools.wraps(fn)
@@ -242,9 +253,17 @@ def subscribe_queue(name):
     return decorator
 
 
-def retry_delays():
+def _config(service):
+    """The container's settings (PlatformService.config), or the platform's own for a
+    worker that has none."""
+    config = getattr(service, "config", None)
+    return config if isinstance(config, PlatformConfig) else load(PlatformConfig, service.name)
+
+
+def retry_delays(service=None):
     """Delayed redeliveries of a transient failure, in seconds (HANDLER_RETRY_DELAYS)."""
-    return [float(x) for x in settings.get("HANDLER_RETRY_DELAYS").split(",") if x.strip()]
+    config = _config(service) if service is not None else load(PlatformConfig)
+    return list(config.handler_retry_delays)
 
 
 def _retry_attempt(raw):
@@ -314,8 +333,9 @@ def _to_dlq(service_name, handler, queue, event_type, body, raw, reason, kind, e
 def _run(service, queue, handler, event_type, body, raw, work, event_id):
     service_name = service.name
     started = time.monotonic()
-    max_attempts = settings.get_int("HANDLER_MAX_ATTEMPTS")
-    backoff = settings.get_float("HANDLER_BACKOFF_SECONDS")
+    config = _config(service)
+    max_attempts = config.handler_max_attempts
+    backoff = config.handler_backoff_seconds
     for attempt in range(1, max_attempts + 1):
         try:
             outcome = work() or "processed"
@@ -345,7 +365,7 @@ def _run(service, queue, handler, event_type, body, raw, work, event_id):
                         f"failed after {attempt} attempts: {error}", "exhausted", event_id)
                 return
             redelivery = _retry_attempt(raw)
-            delays = retry_delays()
+            delays = retry_delays(service)
             if raw is not None and redelivery < len(delays):
                 delay = delays[redelivery]
                 log.warning("%s: transient %s on event %s; redelivery %d/%d in %.1fs",

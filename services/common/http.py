@@ -26,9 +26,13 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
-from . import idempotency, metrics, settings
+from . import errors, idempotency, metrics, settings
+from .access import Role
 from .auth import authenticate, authorise
 from .problems import (
+    Conflict,
+    Forbidden,
+    NotFound,
     Problem,
     TooLarge,
     Unprocessable,
@@ -304,13 +308,21 @@ class PlatformWebServer(WebServer):
         return ProblemWsgiApp(self)
 
 
+def _known_role(name):
+    try:
+        return Role(name)
+    except ValueError:
+        raise ValueError(f"@api names an unknown role {name!r}: the roles are "
+                         f"{', '.join(Role)} (services/common/access.py)") from None
+
+
 class Api(HttpRequestHandler):
     server = PlatformWebServer()
 
     def __init__(self, method, url, roles=None, body=None, query=None, response=None,
                  status=200, public=False, summary=None, guard=None,
                  max_body=MAX_BODY_BYTES, many=False, optional_body=False, **kwargs):
-        self.roles = frozenset(roles or ())
+        self.roles = frozenset(_known_role(r) for r in roles or ())
         self.guard = guard  # guard(request): a public endpoint's own check, before the body
         self.max_body = max_body
         self.many = many  # the response is a JSON array of `response` (for OpenAPI)
@@ -321,7 +333,8 @@ class Api(HttpRequestHandler):
         self.status = status
         self.public = public
         self.summary = summary
-        kwargs.setdefault("expected_exceptions", (Problem, ValidationError, RequestEntityTooLarge))
+        kwargs.setdefault("expected_exceptions", (Problem, errors.DomainError, ValidationError,
+                                                  RequestEntityTooLarge))
         super().__init__(method, url, **kwargs)
 
     def get_entrypoint_parameters(self, request):
@@ -380,6 +393,8 @@ class Api(HttpRequestHandler):
         return json_response(result, status=status, headers=headers)
 
     def response_from_exception(self, exc):
+        if isinstance(exc, errors.DomainError):
+            exc = problem_for(exc)
         if isinstance(exc, Problem):
             return problem_response(exc)
         if isinstance(exc, ValidationError):
@@ -391,6 +406,20 @@ class Api(HttpRequestHandler):
                   self.container.service_name, self.method_name,
                   "".join(traceback.format_tb(exc.__traceback__)))
         return problem_response(Problem("Something went wrong on our side"))
+
+
+# The one place a domain error becomes HTTP (services/common/errors.py).
+_DOMAIN_STATUS = ((errors.NotFound, NotFound), (errors.NotAllowed, Forbidden),
+                  (errors.Conflict, Conflict), (errors.RuleBroken, Unprocessable))
+
+
+def problem_for(exc):
+    """The problem document for a domain error: its status by kind, its detail,
+    and the field(s) it names as `errors`."""
+    for kind, problem in _DOMAIN_STATUS:
+        if isinstance(exc, kind):
+            return problem(exc.detail, errors=exc.errors)
+    return Unprocessable(exc.detail, errors=exc.errors)
 
 
 def _http_problem(exc):

@@ -1,12 +1,13 @@
 """What every service has besides its own entrypoints: health, metrics and
-its OpenAPI document (DESIGN.md §6). A service class inherits PlatformService
-and declares `name`, `db` and `relay`."""
+its OpenAPI document. A service class inherits PlatformService and declares
+`name`, `config`, `db` and `relay`."""
 
 from kombu import Connection
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Response
 
 from . import metrics, settings, tracing
+from .config import ConfigProvider, PlatformConfig
 from .http import api, json_response
 from .openapi import build_openapi
 
@@ -15,6 +16,7 @@ tracing.setup()
 
 class PlatformService:
     name = None
+    config = ConfigProvider(PlatformConfig)  # a service names its own config class
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -28,6 +28,30 @@ def event(event_type, version, producer, summary):
     return register
 
 
+class EventType(str):
+    """A handle on one type of the catalogue: `events.REFERRAL_SUBMITTED`.
+
+    It is the type's name (a `str`, so it is what travels as the routing key and
+    the envelope's `type`) and knows its producer. `uow.emit` and `@subscribe`
+    take a handle, so a misspelt type fails at import, not at run time."""
+
+    __slots__ = ()
+
+    @property
+    def producer(self) -> str:
+        return lookup(self).producer
+
+    @property
+    def constant(self) -> str:
+        return self.upper().replace(".", "_")
+
+
+def handle(event_type) -> EventType:
+    """The handle of a registered type; KeyError for a type not in the catalogue."""
+    lookup(event_type)
+    return EventType(event_type)
+
+
 def lookup(event_type, version=None) -> EventSpec:
     if version is None:
         versions = [v for (t, v) in _CATALOGUE if t == event_type]

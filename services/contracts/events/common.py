@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-ORG_KINDS = ("trust", "trust_school", "arb", "partner_school")
+ORG_KINDS = ("trust", "trust_school", "arb", "partner_school")  # = common.access.OrgKind
 
 
 class ContactSchema(Schema):
