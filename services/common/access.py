@@ -154,3 +154,24 @@ def sees_person(principal, address, org_id=None, roles=None):
     if address and principal.sub.strip().lower() == address.strip().lower():
         return True
     return org_id is not None and sees_org(principal, org_id, roles)
+
+
+# -- role groups -------------------------------------------------------------------
+# Who may do what, where a service's `@api(roles=...)` and the portal's pages must
+# agree (a link the portal shows never answers 403). A service's other groups
+# live beside its entrypoints.
+REFERRAL_READERS = (Role.PARTNER_REFERRER, Role.OUTREACH, Role.OUTREACH_LEAD, Role.TRUST_ADMIN,
+                    Role.AUDITOR)
+TRIAGERS = (Role.OUTREACH_LEAD, Role.TRUST_ADMIN)
+PRACTITIONERS = (Role.OUTREACH, Role.OUTREACH_LEAD, Role.TRUST_ADMIN)
+PUPIL_READERS = (Role.TRUST_ADMIN, Role.SENCO, Role.TEACHER)
+PUPIL_WRITERS = (Role.TRUST_ADMIN, Role.SENCO)
+PROVISION_READERS = (Role.SENCO, Role.TEACHER, Role.TRUST_ADMIN, Role.AUDITOR)
+PROVISION_REPORT_READERS = (Role.SENCO, Role.TRUST_ADMIN, Role.AUDITOR)
+CPD_SELF_BOOKERS = (Role.SENCO, Role.TEACHER, Role.OUTREACH, Role.OUTREACH_LEAD,
+                    Role.TRUST_ADMIN)
+CPD_ADMINS = (Role.CPD_ADMIN, Role.TRUST_ADMIN)
+CPD_BOOKERS = (*CPD_SELF_BOOKERS, Role.CPD_ADMIN)
+CPD_LEADS = (Role.CPD_ADMIN,)
+MESSAGE_READERS = (Role.TRUST_ADMIN, Role.OUTREACH_LEAD, Role.AUDITOR, Role.SENCO,
+                   Role.PARTNER_REFERRER)
