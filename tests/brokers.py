@@ -1,4 +1,4 @@
-"""RabbitMQ nodes of a test's own (DESIGN.md §10): never the machine's broker.
+"""RabbitMQ nodes of a test's own (docs/architecture.md, "Testing"): never the machine's broker.
 
 Each `Node` has its own node name, AMQP, distribution and management ports,
 configuration, data and log directories under the test's tmp dir, and an Erlang

@@ -1,5 +1,5 @@
 """Shared fixtures. eventlet is patched first: nameko needs it, and pytest
-does not do it for us (DESIGN.md §10)."""
+does not do it for us (docs/architecture.md, "Testing")."""
 
 import warnings
 

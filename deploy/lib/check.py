@@ -57,7 +57,7 @@ def platform_services():
 
 
 SERVICES = platform_services()
-# Ingress: every path prefix the API exposes, and the service that owns it (DESIGN.md §6).
+# Ingress: every path prefix the API exposes, and the service that owns it (docs/architecture.md, "HTTP").
 ROUTES = {
     "/api/v1/organisations": "pupils",
     "/api/v1/pupils": "pupils",

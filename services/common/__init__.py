@@ -1,1 +1,1 @@
-"""The platform kit every service stands on (DESIGN.md §2)."""
+"""The platform kit every service stands on (docs/architecture.md, "Layout")."""

@@ -1,5 +1,5 @@
 """Bearer tokens: JWTs signed by the trust's private key (RS256) and verified
-by every service with the public key alone (DESIGN.md §4).
+by every service with the public key alone (docs/architecture.md, "Tenancy").
 
 Claims: `sub` (the user), `org` (the organisation id the user acts for),
 `org_kind` (that organisation's kind: trust, trust_school, arb, partner_school),

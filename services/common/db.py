@@ -1,5 +1,5 @@
 """Database access: one engine per URL, a unit of work, and a nameko
-DependencyProvider that hands each worker a `Database` (DESIGN.md §2, §10).
+DependencyProvider that hands each worker a `Database` (docs/architecture.md, "Layout").
 
 The unit of work is the only way a service writes: state changes, the events
 they cause (outbox) and the record that an event was handled (inbox) commit

@@ -1,5 +1,5 @@
 """The dead-letter queue: what a handler could not process, with the reason,
-kept in RabbitMQ (`dlq.<service>`) until an operator replays it (DESIGN.md §3).
+kept in RabbitMQ (`dlq.<service>`) until an operator replays it (docs/architecture.md, "Events").
 
 A dead letter keeps the original message: its bytes, content type, encoding
 and headers (the trace context among them), plus ours: `x-reason`,

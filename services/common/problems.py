@@ -1,4 +1,4 @@
-"""RFC 9457 problem details: every error an API returns (DESIGN.md §6)."""
+"""RFC 9457 problem details: every error an API returns (docs/architecture.md, "HTTP")."""
 
 PROBLEM_BASE = "https://sen-trust.example/problems/"
 

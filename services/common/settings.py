@@ -17,28 +17,30 @@ SERVICES = ("pupils", "provision", "cpd", "referrals", "notify", "portal")
 DEV_PORTS = {"pupils": 8001, "provision": 8002, "cpd": 8003, "referrals": 8004, "notify": 8005,
              "portal": 8000}
 
+def _platform_defaults():
+    """The kit's defaults, from the one place they are written (config.PlatformConfig)."""
+    import dataclasses
+
+    from .config import PlatformConfig
+    out = {}
+    for f in dataclasses.fields(PlatformConfig):
+        if f.name == "service" or f.default is None:
+            continue
+        value = f.default
+        out[f.name.upper()] = (",".join(f"{v:g}" for v in value) if isinstance(value, tuple)
+                               else str(value).lower() if isinstance(value, bool) else str(value))
+    return out
+
+
 _DEFAULTS = {
-    "AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/",
-    "QUEUE_TYPE": "quorum",
-    "DB_POOL_SIZE": "10",
-    "DB_MAX_OVERFLOW": "10",
-    "PREFETCH_COUNT": "20",
+    **_platform_defaults(),
+    # notify's, until every reader uses NotifyConfig
     "SMTP_HOST": "127.0.0.1",
     "SMTP_PORT": "8025",
     "SMTP_FROM": "SEN Trust <no-reply@sen-trust.example>",
     "SMTP_STARTTLS": "false",
     "SMTP_TIMEOUT": "10",
     "OUTREACH_INBOX": "outreach@sen-trust.example",
-    "PUBLIC_BASE_URL": "http://localhost:8000",  # the portal (services/contracts/links.py)
-    "JWT_ISSUER": "sen-trust",
-    "JWT_AUDIENCE": "sen-trust-api",
-    "OUTBOX_POLL_SECONDS": "1.0",
-    "OUTBOX_BATCH": "200",
-    "OUTBOX_RETENTION_HOURS": "72",
-    "HANDLER_MAX_ATTEMPTS": "5",
-    "HANDLER_BACKOFF_SECONDS": "0.5",
-    # delayed redeliveries of a transient fault, seconds (about 8 minutes in all)
-    "HANDLER_RETRY_DELAYS": "1,2,5,10,20,30,60,60,60,120,120",
     "DELIVERY_MAX_ATTEMPTS": "8",
     "DELIVERY_BACKOFF_SECONDS": "2",
     "DELIVERY_LEASE_SECONDS": "30",

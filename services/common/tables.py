@@ -1,4 +1,4 @@
-"""Tables every service database has: the outbox and the inbox (DESIGN.md §3),
+"""Tables every service database has: the outbox and the inbox (docs/architecture.md, "Events"),
 and the answers to POSTs with an Idempotency-Key (idempotency.py)."""
 
 from datetime import UTC

@@ -1,4 +1,4 @@
-"""The event catalogue: the one module every service imports (DESIGN.md §2)."""
+"""The event catalogue: the one module every service imports (docs/architecture.md, "Layout")."""
 
 from . import events  # noqa: F401  (registers every event schema)
 from .envelope import EnvelopeSchema, UnknownEvent, make_event, parse_event

@@ -1,4 +1,4 @@
-"""The event envelope every event travels in (DESIGN.md §3)."""
+"""The event envelope every event travels in (docs/architecture.md, "Events")."""
 
 import re
 import uuid
@@ -96,7 +96,7 @@ def parse_event(body):
 
     Returns the envelope with `data` loaded by the type's schema; an event of a
     newer version than this catalogue knows is read with the newest it does know
-    (upgrades: producers may be upgraded before consumers, DESIGN.md §3).
+    (upgrades: producers may be upgraded before consumers, docs/architecture.md, "Events").
     Raises ValidationError (or UnknownEvent) for a message that can never be handled.
     """
     if not isinstance(body, dict):

@@ -1,4 +1,4 @@
-"""UK SEN data standards shared by every service (DESIGN.md §5).
+"""UK SEN data standards shared by every service (docs/architecture.md, "UK SEN standards").
 
 Census need codes, the four broad areas of need of the SEND Code of Practice,
 SEN provision codes, and UPN validation: python-stdnum's check letter, with the

@@ -1,4 +1,4 @@
-"""A RabbitMQ node of the reliability tests' own (DESIGN.md §10): its own
+"""A RabbitMQ node of the reliability tests' own (docs/architecture.md, "Testing"): its own
 node name, AMQP, distribution and management ports, and mnesia, log and config
 directories under the test's tmp dir, so a test may stop and start *its*
 broker without touching the machine's broker on 5672 that others share.
