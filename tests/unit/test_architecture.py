@@ -135,7 +135,7 @@ def test_domain_is_plain_python(service):
     assert bad == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: the services move into the rooms")
+@pytest.mark.xfail(strict=False, reason="issue 13: the services move into the rooms")
 @pytest.mark.parametrize("service", SERVICES)
 def test_service_py_holds_entrypoints_and_no_sql(service):
     bad = [m for m in _imports_of(SRC / service / "service.py")
