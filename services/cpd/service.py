@@ -18,8 +18,6 @@ Use cases are in commands/, scoped reads in queries/, rules in domain.py, event
 data in payloads.py, the calendar and the certificate PDF in adapters/.
 """
 
-from datetime import date
-
 from werkzeug.wrappers import Response
 
 from services.common.access import CPD_ADMINS, CPD_BOOKERS, CPD_LEADS, CPD_SELF_BOOKERS, Role
@@ -150,8 +148,7 @@ class CpdService(PlatformService):
          summary="Book a place: yourself, or (as your school's CPD lead) a member of your staff")
     def create_booking(self, request, principal, body, session_id):
         return bookings.create_booking(self.db, principal, session_id, body["attendee"],
-                                       utcnow(), by_lead=principal.has_any(ADMIN),
-                                       default_limit=self.config.places_per_org)
+                                       utcnow(), default_limit=self.config.places_per_org)
 
     @api("GET", "/api/v1/cpd/bookings/<string:booking_id>", roles=CPD_BOOKERS,
          response=BookingSchema, summary="One booking")
@@ -278,8 +275,7 @@ class CpdService(PlatformService):
          query=TrendQuerySchema, response=TrendSchema,
          summary="Trust-wide: areas of need in closed referrals against training delivered")
     def need_trend(self, request, principal, query):
-        return offer_reads.need_trend(self.db, principal, query["terms"],
-                                      query.get("as_of") or date.today())
+        return offer_reads.need_trend(self.db, principal, query["terms"], query.get("as_of"))
 
     @api("GET", "/api/v1/cpd/offers", many=True, roles=ADMIN, response=OfferSchema,
          summary="Sessions offered to your school after outreach recommended a course")

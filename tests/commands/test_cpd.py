@@ -64,7 +64,7 @@ def new_course(db, sessions_=1, capacity=1, publish=True, **overrides):
 
 def book(db, session_id, n, org="school-a"):
     return bookings.create_booking(db, staff(n, org), session_id, attendee(n, org), now(),
-                                   by_lead=False, default_limit=0)
+                                   default_limit=0)
 
 
 def data(db, event_type):
@@ -155,7 +155,7 @@ def test_a_self_booking_on_an_approval_course_waits_for_the_school_cpd_lead(db):
         bookings.decide(db, LEAD_A, other.id, approve=True)
 
     by_lead = bookings.create_booking(db, LEAD_A, session_id, attendee(3), now(),
-                                      by_lead=True, default_limit=0)
+                                      default_limit=0)
     assert by_lead.status == "waitlisted"  # no approval, and the one place is taken
 
 
@@ -204,3 +204,13 @@ def test_session_events_carry_each_attendee_invitation(db):
     assert [(a["calendar_status"], a["calendar_sequence"]) for a in cancelled["attendees"]] == [
         ("CANCELLED", 3), ("CANCELLED", 3)]  # session 2 (moved, cancelled) + revision 1
     assert all(a["calendar_path"].endswith(".ics") for a in cancelled["attendees"])
+
+
+def test_the_default_places_per_organisation_applies_where_the_course_says_none(db):
+    _, (session_id,) = new_course(db, capacity=5)
+    bookings.create_booking(db, staff(1), session_id, attendee(1), now(), default_limit=1)
+    with pytest.raises(Conflict, match="already holds 1 of its 1 places"):
+        bookings.create_booking(db, staff(2), session_id, attendee(2), now(), default_limit=1)
+    other = bookings.create_booking(db, staff(1, "school-b"), session_id, attendee(1, "school-b"),
+                                    now(), default_limit=1)
+    assert other.status == "confirmed"  # the limit is per organisation

@@ -5,6 +5,7 @@ CPD lead's approval or refusal. Capacity is held as commands/seats.py says."""
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from services.common.access import CPD_LEADS
 from services.common.db import utcnow
 from services.common.errors import Conflict, NotAllowed, NotFound, RuleBroken
 from services.common.ids import new_id
@@ -128,10 +129,11 @@ def _check_can_book(s, principal, course, session, person, default_limit):
                            "on this session")
 
 
-def create_booking(db, principal, session_id, attendee, now, *, by_lead, default_limit):
-    """Book `attendee` on the session: by the school's CPD lead (`by_lead`, no
-    approval) or by the member of staff themselves. `default_limit`: places per
+def create_booking(db, principal, session_id, attendee, now, *, default_limit):
+    """Book `attendee` on the session: by the school's CPD lead (no approval
+    needed) or by the member of staff themselves. `default_limit`: places per
     organisation when the course does not say (0: none)."""
+    by_lead = principal.has_any(CPD_LEADS)
     with db.unit_of_work() as uow:
         s = uow.session
         session, course, seq = session_for(s, principal, session_id, number=True)

@@ -1,6 +1,8 @@
 """Sessions offered to a school after a referral, and the trust-wide report of
 areas of need in closed referrals against the training delivered."""
 
+from datetime import date
+
 from sqlalchemy import select
 
 from services.common import access
@@ -25,12 +27,13 @@ def offers_for(db, principal):
     return offers
 
 
-def need_trend(db, principal, terms_count, as_of):
-    """Per area of need and term (the `terms_count` ending with `as_of`'s): closed
-    referrals that named it against places attended and hours certified in it.
-    Only for the trust organisation's own staff."""
+def need_trend(db, principal, terms_count, as_of=None):
+    """Per area of need and term (the `terms_count` ending with `as_of`'s, today's
+    by default): closed referrals that named it against places attended and hours
+    certified in it. Only for the trust organisation's own staff."""
     if not access.trust_wide(principal):
         raise NotAllowed("The trust-wide report is for the trust's own staff")
+    as_of = as_of or date.today()
     terms = domain.previous_terms(as_of, terms_count)
     since = domain.first_day_of_terms(as_of, terms_count)
     with db.session() as s:
