@@ -1,6 +1,8 @@
-"""CPD rules, in plain Python (no nameko, no SQL).
+"""CPD rules, in plain Python (no SQLAlchemy, nameko or HTTP): statuses,
+booking rules, charging, completion, verification codes, the calendar state of a
+booking, evaluation summaries and the need/training trend. Refusals are the
+kit's domain errors (services/common/errors.py).
 
-Decisions (documented in the service's docstring too):
 - A course is one unit of training made of one or more sessions (day 1, day 2,
   ...). Each session is booked separately; attending every session of the
   course that was not cancelled completes it and issues the certificate.
@@ -10,8 +12,9 @@ Decisions (documented in the service's docstring too):
 
 import secrets
 from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
 
-from services.common.csvexport import csv_text
+from services.common.errors import Conflict, RuleBroken
 from services.contracts.school_calendar import (  # noqa: F401  (one definition, re-exported)
     TERMS,
     academic_year_of,
@@ -20,20 +23,43 @@ from services.contracts.school_calendar import (  # noqa: F401  (one definition,
 )
 from services.contracts.sen import AREAS_OF_NEED
 
-DRAFT, PUBLISHED = "draft", "published"
-SCHEDULED, CANCELLED = "scheduled", "cancelled"
 
-PENDING = "pending_approval"
-CONFIRMED = "confirmed"
-WAITLISTED = "waitlisted"
-DECLINED = "declined"
-# CANCELLED (above) is also a booking status.
-ACTIVE = (PENDING, CONFIRMED, WAITLISTED)  # hold (or wait for) a place
+class CourseStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
 
-# Roles: who does what.
-COURSE_ADMIN = "cpd_admin"  # manages the courses its organisation provides; CPD lead of its school
-STAFF_ROLES = ("senco", "teacher", "outreach", "outreach_lead", "trust_admin")  # self-book
-RECORD_READERS = ("cpd_admin", "trust_admin", "auditor")  # an organisation's CPD records
+
+class SessionStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class BookingStatus(StrEnum):
+    PENDING = "pending_approval"  # waits for the school's CPD lead
+    CONFIRMED = "confirmed"  # holds a place
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+    DECLINED = "declined"
+
+
+class CancelReason(StrEnum):
+    BY_ATTENDEE = "cancelled_by_attendee"
+    BY_CPD_LEAD = "cancelled_by_cpd_lead"
+    BY_PROVIDER = "cancelled_by_provider"
+    DECLINED = "declined"
+    SESSION_CANCELLED = "session_cancelled"
+
+
+class CalendarStatus(StrEnum):
+    """A booking's iCalendar STATUS."""
+
+    CONFIRMED = "CONFIRMED"
+    TENTATIVE = "TENTATIVE"
+    CANCELLED = "CANCELLED"
+
+
+# Bookings that hold (or wait for) a place.
+ACTIVE = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.WAITLISTED)
 
 # Organisations whose staff train free: the trust and its own settings.
 TRUST_KINDS = ("trust", "trust_school", "arb")
@@ -57,39 +83,43 @@ def previous_terms(day, count):
     return list(reversed(labels))
 
 
+def first_day_of_terms(day, count):
+    """The first day of the oldest of the `count` terms ending with `day`'s."""
+    year, term = previous_terms(day, count)[0].split(" ")
+    return term_dates(year, term)[0]
+
+
 # -- courses and sessions ------------------------------------------------------------
 
-class RuleBroken(Exception):
-    """A request that is well formed but breaks a rule (HTTP 409)."""
-
-    def __init__(self, detail, field=None):
-        super().__init__(detail)
-        self.detail = detail
-        self.field = field
-
-
 def check_session_times(starts_at, ends_at, now, *, allow_past=False):
+    """RuleBroken (422, naming the field) unless the times make a session."""
+    problem = None
     if ends_at <= starts_at:
-        raise ValueError("ends_at: Must be after starts_at")
-    if ends_at - starts_at > timedelta(hours=12):
-        raise ValueError("ends_at: A session lasts at most 12 hours")
-    if not allow_past and starts_at <= now:
-        raise ValueError("starts_at: Must be in the future")
+        problem = ("ends_at", "Must be after starts_at")
+    elif ends_at - starts_at > timedelta(hours=12):
+        problem = ("ends_at", "A session lasts at most 12 hours")
+    elif not allow_past and starts_at <= now:
+        problem = ("starts_at", "Must be in the future")
+    if problem:
+        field, message = problem
+        raise RuleBroken("The session's times are not valid", errors={field: [message]})
 
 
-def can_publish(sessions):
-    if not any(s.status == SCHEDULED for s in sessions):
-        raise RuleBroken("A course needs at least one scheduled session before it is published")
+def can_publish(course, sessions):
+    if course.status == CourseStatus.PUBLISHED:
+        raise Conflict("The course is already published")
+    if not any(s.status == SessionStatus.SCHEDULED for s in sessions):
+        raise Conflict("A course needs at least one scheduled session before it is published")
 
 
 def bookable(course, session, now):
-    """Raise RuleBroken unless a new booking may be made on `session`."""
-    if course.status != PUBLISHED:
-        raise RuleBroken("The course is not published")
-    if session.status != SCHEDULED:
-        raise RuleBroken("The session is cancelled")
+    """Conflict (409) unless a new booking may be made on `session`."""
+    if course.status != CourseStatus.PUBLISHED:
+        raise Conflict("The course is not published")
+    if session.status != SessionStatus.SCHEDULED:
+        raise Conflict("The session is cancelled")
     if session.starts_at <= now:
-        raise RuleBroken("The session has already started")
+        raise Conflict("The session has already started")
 
 
 def missing_prerequisites(prerequisites, completed_course_ids):
@@ -105,7 +135,7 @@ def places_per_org(course, default_limit):
 def initial_status(course, booked_by_lead):
     """A booking needs the CPD lead's approval when the course says so, unless the
     lead made it."""
-    return PENDING if course.requires_approval and not booked_by_lead else None
+    return BookingStatus.PENDING if course.requires_approval and not booked_by_lead else None
 
 
 def charge_for(course, attendee_org_id, attendee_org_kind):
@@ -121,6 +151,32 @@ def course_completed(scheduled_session_ids, attended_session_ids):
     """True when the person attended every session of the course that went ahead."""
     required = set(scheduled_session_ids)
     return bool(required) and required <= set(attended_session_ids)
+
+
+def cancel_reason(access):
+    """Why a booking ends, by who cancels it ("self", "lead" or "provider")."""
+    return {"self": CancelReason.BY_ATTENDEE, "lead": CancelReason.BY_CPD_LEAD,
+            "provider": CancelReason.BY_PROVIDER}[access]
+
+
+# -- the calendar state of a booking ---------------------------------------------------
+
+def calendar_status(booking, session):
+    """TENTATIVE while the booking waits (approval, waitlist), CONFIRMED with a
+    place, CANCELLED once it (or its session) is cancelled."""
+    if (booking.status in (BookingStatus.CANCELLED, BookingStatus.DECLINED)
+            or session.status == SessionStatus.CANCELLED):
+        return CalendarStatus.CANCELLED
+    if booking.status == BookingStatus.CONFIRMED:
+        return CalendarStatus.CONFIRMED
+    return CalendarStatus.TENTATIVE
+
+
+def calendar_sequence(booking, session):
+    """The invitation's SEQUENCE: the session's (bumped when its time or place
+    changes, or it is cancelled) plus the booking's revision (bumped when its
+    status changes), so a calendar takes every update."""
+    return session.sequence + booking.revision
 
 
 # Crockford's base32 without I, L, O, U: easy to read out and type.
@@ -194,18 +250,3 @@ def need_trend(terms, referral_rows, place_rows, hour_rows):
 def start_of(day):
     """Midnight UTC at the start of the day."""
     return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-# -- CSV export -----------------------------------------------------------------------
-
-def records_csv(records):
-    """An organisation's CPD records (as built by records.person_records) as CSV text,
-    every cell through the kit's formula-safe writer."""
-    rows = []
-    for rec in records:
-        codes = {c.course_id: c.verification_code for c in rec["certificates"]}
-        rows.extend([rec["name"], rec["email"], line.course_title, line.area_of_need,
-                     f"{line.cpd_hours:g}", line.completed_on.isoformat(),
-                     codes.get(line.course_id, "")] for line in rec["courses"])
-    return csv_text(["name", "email", "course", "area_of_need", "cpd_hours",
-                     "completed_on", "verification_code"], rows)

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.projections import OrganisationProjection
 from services.common.tables import UTCDateTime, platform_tables
 
 
@@ -28,15 +29,8 @@ class Base(DeclarativeBase):
 outbox, inbox = platform_tables(Base.metadata)
 
 
-class Organisation(Base):
+class Organisation(OrganisationProjection, Base):
     """Local projection of organisation.onboarded (kind decides charging)."""
-
-    __tablename__ = "organisations"
-    org_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(30))
-    urn: Mapped[str | None] = mapped_column(String(6))
-    contact_email: Mapped[str | None] = mapped_column(String(254))
 
 
 class Course(Base):
@@ -52,7 +46,7 @@ class Course(Base):
     prerequisites: Mapped[list] = mapped_column(JSON)  # course ids
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     places_per_org: Mapped[int | None] = mapped_column(Integer)  # None: the service default
-    status: Mapped[str] = mapped_column(String(20))  # draft | published
+    status: Mapped[str] = mapped_column(String(20))  # domain.CourseStatus
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -73,7 +67,7 @@ class CourseSession(Base):
     # Bumped (UPDATE ... RETURNING) by every booking: it locks the row for the
     # transaction on PostgreSQL and gives the waitlist its order.
     booking_seq: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(20))  # scheduled | cancelled
+    status: Mapped[str] = mapped_column(String(20))  # domain.SessionStatus
     sequence: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -102,7 +96,7 @@ class Booking(Base):
     course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
     org_id: Mapped[str] = mapped_column(String(36), index=True)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))  # domain.BookingStatus
     seq: Mapped[int] = mapped_column(Integer)  # order of arrival on the session
     booked_by: Mapped[str] = mapped_column(String(100))
     booked_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -8,7 +8,8 @@ from services.common.paging import PageQuerySchema, page_schema
 from services.contracts.sen import AREAS_OF_NEED
 from services.contracts.text import single_line
 
-from . import domain
+from .domain import CourseStatus
+from .payloads import calendar_path, verify_path
 
 TEXT = [validate.Length(min=1, max=200), single_line]
 
@@ -127,7 +128,7 @@ class CourseSchema(Schema):
 
 class CourseListQuerySchema(PageQuerySchema):
     area_of_need = fields.String(validate=validate.OneOf(AREAS_OF_NEED))
-    status = fields.String(validate=validate.OneOf((domain.DRAFT, domain.PUBLISHED)))
+    status = fields.String(validate=validate.OneOf([s.value for s in CourseStatus]))
 
 
 CoursePageSchema = page_schema(CourseSchema, "CoursePage")
@@ -169,18 +170,6 @@ class BookingSchema(Schema):
 
     def _calendar(self, b):
         return calendar_path(b)
-
-
-def calendar_path(booking):
-    return f"/api/v1/cpd/calendar/{booking.calendar_key}.ics"
-
-
-def feed_path(person):
-    return f"/api/v1/cpd/feeds/{person.feed_key}.ics"
-
-
-def verify_path(code):
-    return f"/api/v1/cpd/certificates/verify/{code}"
 
 
 class AttendanceItemSchema(Schema):
@@ -262,7 +251,7 @@ class OrgRecordSchema(Schema):
 
 
 class RecordQuerySchema(Schema):
-    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")))
 
 
 class ChargesQuerySchema(Schema):

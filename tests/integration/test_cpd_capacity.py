@@ -15,7 +15,9 @@ from nameko.testing.services import worker_factory
 from sqlalchemy import create_engine, text
 
 from services.common.auth import Principal
+from services.common.config import load
 from services.common.db import open_database
+from services.cpd.config import CpdConfig
 from services.cpd.models import Base
 from services.cpd.schemas import CourseCreateSchema, SessionCreateSchema
 from services.cpd.service import CpdService
@@ -27,12 +29,15 @@ WORKER = r"""
 import json, os, sys, time
 from nameko.testing.services import worker_factory
 from services.common.auth import Principal
+from services.common.config import load
 from services.common.db import open_database
+from services.cpd.config import CpdConfig
 from services.cpd.models import Base
 from services.cpd.service import CpdService
 
 url, mode, target, go_file, worker = sys.argv[1:6]
-svc = worker_factory(CpdService, db=open_database("cpd", Base.metadata, url))
+svc = worker_factory(CpdService, db=open_database("cpd", Base.metadata, url),
+                     config=load(CpdConfig, "cpd"))
 svc.db.ping()  # connected: only the bookings are left to do
 print("ready", flush=True)
 while not os.path.exists(go_file):
@@ -87,7 +92,8 @@ def run_all(tmp_path, url, mode, targets, extra=()):
 @pytest.fixture
 def session_id(database_urls, engine_name):
     url = database_urls("cpd", engine_name)
-    svc = worker_factory(CpdService, db=open_database("cpd", Base.metadata, url))
+    svc = worker_factory(CpdService, db=open_database("cpd", Base.metadata, url),
+                         config=load(CpdConfig, "cpd"))
     course = svc.create_course(None, ADMIN, CourseCreateSchema().load({
         "title": "Autism basics", "summary": "s", "audience": "Teachers",
         "area_of_need": "communication_and_interaction", "cpd_hours": 3}))

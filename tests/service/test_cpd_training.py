@@ -7,15 +7,18 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+import openpyxl
 import pytest
 import vobject
 from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import worker_factory
 from pypdf import PdfReader
 
+from services.common.config import load
 from services.common.db import open_database
 from services.contracts import make_event
 from services.cpd import domain
+from services.cpd.config import CpdConfig
 from services.cpd.models import Base
 from services.cpd.service import CpdService
 from tests.conftest import wait_until
@@ -49,7 +52,7 @@ def cpd(api, http, token):
 def events_in(api):
     """Feed consumed events to the handlers, on the running container's database."""
     db = open_database("cpd", Base.metadata, api[1])
-    return worker_factory(CpdService, db=db)
+    return worker_factory(CpdService, db=db, config=load(CpdConfig, "cpd"))
 
 
 def onboarded(org_id, kind, name):
@@ -212,7 +215,8 @@ def test_attendance_is_refused_for_bookings_without_a_place_and_for_others(cpd, 
 
 # -- records, charges, evaluation -------------------------------------------------------
 
-def test_cpd_records_per_person_and_organisation_with_csv(cpd, api):
+def test_cpd_records_per_person_and_organisation_with_csv(cpd, api, events_in):
+    events_in.on_organisation_onboarded(onboarded(SCHOOL_A, "partner_school", "Riverside"))
     course_id, (s1,) = cpd.course(cpd_hours=3, title="=HYPERLINK(evil)")
     lead = cpd.h(SCHOOL_A, "cpd_admin", sub="lead-a")
     pat = cpd.post(f"/sessions/{s1}/bookings", lead,
@@ -238,10 +242,27 @@ def test_cpd_records_per_person_and_organisation_with_csv(cpd, api):
 
     exported = cpd.get("/records", lead, format="csv")
     assert exported.headers["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(exported.text)))
-    assert {r["email"] for r in rows} == {"pat@school-a.example", "staff1@school-a.example"}
-    assert all(r["cpd_hours"] == "3" and r["verification_code"].startswith("CPD-") for r in rows)
-    assert rows[0]["course"].startswith("'=")  # not run as a formula in a spreadsheet
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert {r["Email"] for r in rows} == {"pat@school-a.example", "staff1@school-a.example"}
+    assert {r["Name"] for r in rows} == {"Pat Jones", "Staff 1"}
+    assert {r["School"] for r in rows} == {"Riverside"}
+    assert all(r["CPD hours"] == "3" and r["Certificate code"].startswith("CPD-") for r in rows)
+    assert {r["Completed on"] for r in rows} == {soon(7, 12).date().isoformat()}
+    assert rows[0]["Course"].startswith("'=")  # not run as a formula in a spreadsheet
+    other = cpd.get("/records", cpd.h(SCHOOL_B, "auditor"), format="csv")
+    assert list(csv.reader(io.StringIO(other.content.decode("utf-8-sig"))))[1:] == []
+
+    workbook = cpd.get("/records", lead, format="xlsx")
+    assert workbook.headers["Content-Type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
+    header, *cells = [list(r) for r in sheet.iter_rows()]
+    assert [c.value for c in header] == ["Name", "Email", "School", "Course", "Area of need",
+                                        "CPD hours", "Completed on", "Certificate code"]
+    assert {r[0].value for r in cells} == {"Pat Jones", "Staff 1"}
+    assert {r[2].value for r in cells} == {"Riverside"}
+    assert all(r[5].value == 3 and r[6].value.date() == soon(7, 12).date() for r in cells)
+    assert all(r[3].value == "=HYPERLINK(evil)" and r[3].data_type == "s" for r in cells)
     assert cpd.get("/records", lead, format="xml").status_code == 422
 
 

@@ -639,6 +639,75 @@ def test_cpd_matrix(run_service, database_urls, http, token):
     run_matrix(CpdService, base, http, cpd_rows(), seed)
 
 
+def _cells(resp, fmt):
+    """The text of every cell of a CSV or xlsx export."""
+    import csv
+    import io
+
+    import openpyxl
+    if fmt == "csv":
+        return [c for row in csv.reader(io.StringIO(resp.content.decode("utf-8-sig")))
+                for c in row]
+    sheet = openpyxl.load_workbook(io.BytesIO(resp.content)).active
+    return [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_cpd_record_exports_matrix(run_service, database_urls, http, fmt):
+    """GET /records?format=csv|xlsx (one operation with the JSON read, so one row
+    above): every role × organisation, each organisation's staff with a completed
+    course; a reader gets its own staff, named, and no other organisation's."""
+    from services.cpd.models import Base
+    from services.cpd.service import RECORD_READERS, CpdService
+    from tests.service.test_cpd_api import COURSE, session_body, start_session
+    base, _, url = run_service(CpdService, db_url=database_urls("cpd"))
+    db = open_database("cpd", Base.metadata, url)
+    seed = Seed()
+    _fresh_orgs(seed)
+    handlers = worker_factory(CpdService, db=db)
+    for event in _onboard_events(seed):
+        handlers.on_organisation_onboarded(event)
+    hub = tok(seed, "trust", "cpd_admin")
+    course = _ok(http.post(base + C + "/courses", headers=hub, json=COURSE))
+    session = _ok(http.post(f"{base}{C}/courses/{course['id']}/sessions", headers=hub,
+                            json=session_body(capacity=20)))
+    _ok(http.post(f"{base}{C}/courses/{course['id']}/publish", headers=hub))
+    booked = []
+    for tag, kind in TAGS.items():
+        role = "outreach" if kind == access.TRUST else "teacher"  # books themselves
+        email = f"{role}@{tag}.example"
+        b = _ok(http.post(f"{base}{C}/sessions/{session['id']}/bookings",
+                          headers=tok(seed, tag, role),
+                          json={"attendee": {"name": f"Person{tag}x", "email": email}}))
+        booked.append(b["id"])
+        seed.markers[tag] |= {f"Person{tag}x", email, f"Org {tag}"}
+    start_session(url, session["id"])
+    issued = _ok(http.put(f"{base}{C}/sessions/{session['id']}/attendance", headers=hub,
+                          json={"records": [{"booking_id": b, "attended": True}
+                                            for b in booked]}))
+    assert len(issued["certificates_issued"]) == len(TAGS)
+    failures = []
+    for role in ROLES:
+        for tag, kind in TAGS.items():
+            resp = http.get(base + C + "/records", params={"format": fmt},
+                            headers=tok(seed, tag, role), timeout=30)
+            if kind not in access.HELD_AT[role] or role not in RECORD_READERS:
+                if resp.status_code != 403:
+                    failures.append(f"{role}@{tag}: {resp.status_code}, expected 403")
+                continue
+            if resp.status_code != 200:
+                failures.append(f"{role}@{tag}: {resp.status_code} {resp.text[:200]}")
+                continue
+            cells = _cells(resp, fmt)
+            if not seed.markers[tag] <= set(cells):
+                failures.append(f"{role}@{tag}: its own staff are missing")
+            leaked = sorted(m for t, ms in seed.markers.items() if t != tag for m in ms
+                            if m in cells)
+            if leaked:
+                failures.append(f"{role}@{tag}: leaks {leaked[:3]}")
+    assert not failures, "\n".join(failures)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def report_counts():
     yield

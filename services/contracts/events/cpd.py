@@ -3,7 +3,14 @@
 Booking and certificate events carry what notify needs to write to the member
 of staff concerned (name and email: staff, never pupils), the course title and
 the session's dates, plus a path to the booking's iCalendar invitation
-(`calendar_path`, served without a token; the path holds an unguessable key)."""
+(`calendar_path`, served without a token; the path holds an unguessable key).
+
+Added later, optional (older events lack them): what a calendar invitation of the
+booking needs, so notify can attach one without asking cpd: the session's
+`facilitator`, the course's `course_summary` and `cpd_hours`, and the invitation's
+`calendar_sequence` (the session's sequence plus the booking's revision) and
+`calendar_status` (CONFIRMED, TENTATIVE or CANCELLED). The event's UID is the
+booking id (services/documents/calendar.py adds the domain)."""
 
 from marshmallow import Schema, fields, validate
 
@@ -12,6 +19,25 @@ from ..sen import AREAS_OF_NEED
 from .common import ContactSchema
 
 BOOKING_STATUSES = ("pending_approval", "confirmed", "waitlisted", "cancelled", "declined")
+CALENDAR_STATUSES = ("CONFIRMED", "TENTATIVE", "CANCELLED")
+
+
+def _optional(field_class, **kwargs):
+    return field_class(load_default=None, allow_none=True, **kwargs)
+
+
+class _Calendar(Schema):
+    """The booking's invitation: SEQUENCE and STATUS (optional, added)."""
+
+    calendar_sequence = _optional(fields.Integer, validate=validate.Range(min=0))
+    calendar_status = _optional(fields.String, validate=validate.OneOf(CALENDAR_STATUSES))
+
+
+class _CourseText(Schema):
+    """What an invitation's description says of the course (optional, added)."""
+
+    course_summary = _optional(fields.String)
+    cpd_hours = _optional(fields.Float)
 
 
 class SessionTimesSchema(Schema):
@@ -20,9 +46,10 @@ class SessionTimesSchema(Schema):
     ends_at = fields.AwareDateTime(required=True)
     venue = fields.String(load_default=None, allow_none=True)
     online_url = fields.String(load_default=None, allow_none=True)
+    facilitator = fields.String(load_default=None, allow_none=True)  # optional, added
 
 
-class _Booking(Schema):
+class _Booking(_Calendar, _CourseText):
     booking_id = fields.String(required=True)
     course_id = fields.String(required=True)
     course_title = fields.String(required=True)
@@ -44,14 +71,15 @@ class CoursePublishedV1(Schema):
     sessions = fields.List(fields.Nested(SessionTimesSchema), required=True)
 
 
-class AttendeeSchema(ContactSchema):
+class AttendeeSchema(ContactSchema, _Calendar):
     booking_id = fields.String(required=True)
     org_id = fields.String(required=True)
+    calendar_path = _optional(fields.String)  # optional, added
 
 
 @event("session.cancelled", 1, "cpd",
        "A session was cancelled; every booking on it (confirmed, waitlisted or pending) ends.")
-class SessionCancelledV1(Schema):
+class SessionCancelledV1(_CourseText):
     course_id = fields.String(required=True)
     course_title = fields.String(required=True)
     session = fields.Nested(SessionTimesSchema, required=True)
@@ -60,7 +88,7 @@ class SessionCancelledV1(Schema):
 
 @event("session.rescheduled", 1, "cpd",
        "A session's date, times or place changed; invitations were updated (new SEQUENCE).")
-class SessionRescheduledV1(Schema):
+class SessionRescheduledV1(_CourseText):
     course_id = fields.String(required=True)
     course_title = fields.String(required=True)
     session = fields.Nested(SessionTimesSchema, required=True)

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from services.common.csvexport import csv_text, dict_csv_text, safe_cell
-from services.cpd import domain as cpd_domain
+from services.cpd.queries import certificates as cpd_records
+from services.documents import sheets
 from services.provision import domain as provision_domain
 
 
@@ -37,10 +38,11 @@ def test_cpd_records_export_defuses_the_email_column():
                            cpd_hours=3.0, completed_on=date(2026, 11, 1))
     rec = {"name": "@Jo", "email": "=cmd@school.example", "courses": [line],
            "certificates": [SimpleNamespace(course_id="c-1", verification_code="+V1")]}
-    rows = list(csv.DictReader(io.StringIO(cpd_domain.records_csv([rec]))))
-    assert rows == [{"name": "'@Jo", "email": "'=cmd@school.example", "course": "'-Autism",
-                     "area_of_need": "'=x", "cpd_hours": "3", "completed_on": "2026-11-01",
-                     "verification_code": "'+V1"}]
+    data = sheets.cpd_records(cpd_records.export_rows([rec], "=School"), "csv")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows == [{"Name": "'@Jo", "Email": "'=cmd@school.example", "School": "'=School",
+                     "Course": "'-Autism", "Area of need": "'=x", "CPD hours": "3",
+                     "Completed on": "2026-11-01", "Certificate code": "'+V1"}]
 
 
 def test_provision_export_goes_through_the_same_writer():

@@ -2,6 +2,7 @@
 
 import io
 
+from nameko.extensions import DependencyProvider
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
@@ -37,3 +38,16 @@ def render_pdf(certificate, provider_name, verify_url):
     pdf.showPage()
     pdf.save()
     return buf.getvalue()
+
+
+class Certificates:
+    """What a worker sees as `self.certificates`."""
+
+    render_pdf = staticmethod(render_pdf)
+
+
+class CertificateRenderer(DependencyProvider):
+    """`certificates = CertificateRenderer()`: a certificate as PDF bytes."""
+
+    def get_dependency(self, worker_ctx):
+        return Certificates()
