@@ -1,17 +1,22 @@
-"""Referral rules, in plain Python (no nameko, no SQL).
+"""Referral rules, in plain Python (no SQLAlchemy, nameko or HTTP).
 
 The lifecycle is an explicit state machine (`TRANSITIONS`): an action moves a
-referral from one of its allowed states to its target state, or raises
-`IllegalTransition` (the API answers 409). Terms, England working days, the
+referral from one of its allowed states to its target state, or is refused
+with `errors.Conflict` (the API answers 409). Terms, England working days, the
 triage criteria, the hours ledger and capacity are plain functions here too.
+Event payloads are shaped in payloads.py, not here.
 """
 
 import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from services.common import errors
+from services.common.access import PRACTITIONERS, TRIAGERS, Role
+from services.common.ids import new_id
+from services.contracts import events
 from services.contracts.school_calendar import (  # noqa: F401  (one definition, re-exported)
     TERMS,
     academic_year_of,
@@ -23,30 +28,71 @@ from services.contracts.school_calendar import (  # noqa: F401  (one definition,
 
 # -- states and transitions -------------------------------------------------------
 
-DRAFT, SUBMITTED, INFO_REQUESTED = "draft", "submitted", "info_requested"
-ACCEPTED, DECLINED, ALLOCATED = "accepted", "declined", "allocated"
+
+class ReferralStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    INFO_REQUESTED = "info_requested"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    ALLOCATED = "allocated"
+    IN_PROGRESS = "in_progress"
+    REPORT_ISSUED = "report_issued"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+class Action(StrEnum):
+    """What a person does to a referral (a transition's `action`)."""
+
+    SUBMIT = "submit"
+    REQUEST_INFO = "request_info"
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    ALLOCATE = "allocate"
+    LOG_VISIT = "log_visit"
+    ISSUE_REPORT = "issue_report"
+    CLOSE = "close"
+    WITHDRAW = "withdraw"
+    # recorded in the history, not state-machine moves a person asks for
+    CREATE_DRAFT = "create_draft"
+    GRANT_PLACE = "grant_place"
+
+
+class Clock(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    TRIAGE = "triage"
+
+
+S = ReferralStatus
+DRAFT, SUBMITTED, INFO_REQUESTED = S.DRAFT, S.SUBMITTED, S.INFO_REQUESTED
+ACCEPTED, DECLINED, ALLOCATED = S.ACCEPTED, S.DECLINED, S.ALLOCATED
 IN_PROGRESS, REPORT_ISSUED, CLOSED, WITHDRAWN = (
-    "in_progress", "report_issued", "closed", "withdrawn")
-STATUSES = (DRAFT, SUBMITTED, INFO_REQUESTED, ACCEPTED, DECLINED, ALLOCATED, IN_PROGRESS,
-            REPORT_ISSUED, CLOSED, WITHDRAWN)
+    S.IN_PROGRESS, S.REPORT_ISSUED, S.CLOSED, S.WITHDRAWN)
+STATUSES = tuple(ReferralStatus)
 # A referral in one of these holds one of its agreement's places (capacity).
 HOLDS_PLACE = (ACCEPTED, ALLOCATED, IN_PROGRESS, REPORT_ISSUED)
+AWAITING_TRIAGE = (SUBMITTED, INFO_REQUESTED)  # the acknowledgement/triage clocks run
 # Roles: the school, the trust's triage staff, the practitioner.
-SCHOOL = ("partner_referrer",)
-TRIAGE = ("outreach_lead", "trust_admin")
-PRACTICE = ("outreach", "outreach_lead", "trust_admin")
+SCHOOL = (Role.PARTNER_REFERRER,)
+TRIAGE = TRIAGERS
+PRACTICE = PRACTITIONERS
 
 # action -> (states it may start from, target state, event type, roles that may do it)
 TRANSITIONS = {
-    "submit": ((DRAFT, INFO_REQUESTED), SUBMITTED, "referral.submitted", SCHOOL),
-    "request_info": ((SUBMITTED,), INFO_REQUESTED, "referral.info_requested", TRIAGE),
-    "accept": ((SUBMITTED,), ACCEPTED, "referral.accepted", TRIAGE),
-    "decline": ((SUBMITTED, INFO_REQUESTED), DECLINED, "referral.declined", TRIAGE),
-    "allocate": ((ACCEPTED,), ALLOCATED, "referral.allocated", TRIAGE),
-    "log_visit": ((ALLOCATED, IN_PROGRESS), IN_PROGRESS, "referral.visit_logged", PRACTICE),
-    "issue_report": ((IN_PROGRESS,), REPORT_ISSUED, "referral.report_issued", PRACTICE),
-    "close": ((REPORT_ISSUED,), CLOSED, "referral.closed", TRIAGE),
-    "withdraw": ((DRAFT, SUBMITTED, INFO_REQUESTED), WITHDRAWN, "referral.withdrawn", SCHOOL),
+    Action.SUBMIT: ((DRAFT, INFO_REQUESTED), SUBMITTED, events.REFERRAL_SUBMITTED, SCHOOL),
+    Action.REQUEST_INFO: ((SUBMITTED,), INFO_REQUESTED, events.REFERRAL_INFO_REQUESTED,
+                          TRIAGE),
+    Action.ACCEPT: ((SUBMITTED,), ACCEPTED, events.REFERRAL_ACCEPTED, TRIAGE),
+    Action.DECLINE: ((SUBMITTED, INFO_REQUESTED), DECLINED, events.REFERRAL_DECLINED, TRIAGE),
+    Action.ALLOCATE: ((ACCEPTED,), ALLOCATED, events.REFERRAL_ALLOCATED, TRIAGE),
+    Action.LOG_VISIT: ((ALLOCATED, IN_PROGRESS), IN_PROGRESS, events.REFERRAL_VISIT_LOGGED,
+                       PRACTICE),
+    Action.ISSUE_REPORT: ((IN_PROGRESS,), REPORT_ISSUED, events.REFERRAL_REPORT_ISSUED,
+                          PRACTICE),
+    Action.CLOSE: ((REPORT_ISSUED,), CLOSED, events.REFERRAL_CLOSED, TRIAGE),
+    Action.WITHDRAW: ((DRAFT, SUBMITTED, INFO_REQUESTED), WITHDRAWN, events.REFERRAL_WITHDRAWN,
+                      SCHOOL),
 }
 EDITABLE = (DRAFT, INFO_REQUESTED)  # the school edits only these
 
@@ -56,27 +102,18 @@ OUTCOMES = ("needs_met_in_school", "continued_sen_support", "ehc_needs_assessmen
             "referred_to_other_service", "no_further_action")
 
 
-class IllegalTransition(Exception):
-    def __init__(self, action, status):
-        self.action, self.status = action, status
-        allowed = ", ".join(TRANSITIONS[action][0]) if action in TRANSITIONS else "none"
-        super().__init__(f"Cannot {action.replace('_', ' ')} a referral that is {status} "
-                         f"(only from: {allowed})")
-
-
-class RuleBroken(Exception):
-    """A business rule refuses the change (the API answers 409 with `errors`)."""
-
-    def __init__(self, detail, errors=None):
-        super().__init__(detail)
-        self.detail, self.errors = detail, errors or {}
+def illegal(action, status):
+    """The refusal of `action` from `status`: 409, naming the current status."""
+    allowed = ", ".join(TRANSITIONS[action][0]) if action in TRANSITIONS else "none"
+    return errors.Conflict(f"Cannot {action.replace('_', ' ')} a referral that is {status} "
+                           f"(only from: {allowed})", errors={"status": [str(status)]})
 
 
 def target(action, status):
-    """The state `action` leads to from `status`, or IllegalTransition."""
+    """The state `action` leads to from `status`, or errors.Conflict."""
     sources, to, _event, _roles = TRANSITIONS[action]
     if status not in sources:
-        raise IllegalTransition(action, status)
+        raise illegal(action, status)
     return to
 
 
@@ -93,11 +130,52 @@ def may(action, roles):
     return bool(set(roles) & set(roles_for(action)))
 
 
+def check_may(action, roles):
+    """errors.NotAllowed (403) unless one of `roles` may take `action`."""
+    if not may(action, roles):
+        raise errors.NotAllowed("Your role does not allow this")
+
+
 def allowed_actions(status, roles=None):
     """The actions the state machine allows from `status`; given the caller's roles,
     only those the caller may take (the same rule that authorises each action)."""
-    return sorted(a for a, (sources, *_rest) in TRANSITIONS.items()
+    return sorted(str(a) for a, (sources, *_rest) in TRANSITIONS.items()
                   if status in sources and (roles is None or may(a, roles)))
+
+
+def check_editable(status):
+    if status not in EDITABLE:
+        raise errors.Conflict(f"A referral that is {status} cannot be edited",
+                              errors={"status": [str(status)]})
+
+
+def check_acknowledgeable(status):
+    if status not in AWAITING_TRIAGE:
+        raise errors.Conflict(f"A referral that is {status} cannot be acknowledged",
+                              errors={"status": [str(status)]})
+
+
+def check_info_answer(status, info_answer):
+    """A resubmission after a request for information needs its answer (422)."""
+    if status == INFO_REQUESTED and not info_answer:
+        raise errors.RuleBroken("Answer the request for more information",
+                                field="info_answer")
+
+
+def check_not_waiting(waiting):
+    if waiting:
+        raise errors.Conflict("The referral is waiting for a place under its agreement's cap",
+                              errors={"waiting": ["Waiting for a place"]})
+
+
+def check_acceptable(criteria, override, has_agreement):
+    """Unmet criteria refuse acceptance (409) unless the panel overrides (with an
+    agreement in place). Returns the unmet criteria."""
+    missing = unmet(criteria)
+    if missing and not (override and has_agreement):
+        raise errors.Conflict("The referral does not meet the acceptance criteria: "
+                              + ", ".join(sorted(missing)), errors=missing)
+    return missing
 
 
 @dataclass(frozen=True)
@@ -115,7 +193,7 @@ def scope_of(roles, org, sub, trust_wide):
     roles = set(roles)
     if not trust_wide:
         return Scope("school", org)  # a partner school: the referrals it made
-    if roles - {"outreach"}:
+    if roles - {Role.OUTREACH}:
         return Scope("all")
     return Scope("practitioner", sub)
 
@@ -179,7 +257,7 @@ def _jsonable(items):
 def new_referral(body, *, school_org_id, actor, now, submit=True):
     """The fields of a new referral (submitted, or a draft) from a validated body."""
     fields = {
-        "id": str(uuid.uuid4()),
+        "id": new_id(),
         "reference": new_reference(),
         "school_org_id": school_org_id,
         "status": SUBMITTED if submit else DRAFT,
@@ -220,44 +298,16 @@ def _drop_none(value):
     return value
 
 
-# -- event data --------------------------------------------------------------------
+def year_group(date_of_birth, today):
+    """The national curriculum year (0 = Reception) of a child born on `date_of_birth`
+    in the academic year of `today`: the cohort born September to August starts
+    Reception in the September after it turns four. None without a date of birth."""
+    if date_of_birth is None:
+        return None
+    start = int(academic_year_of(today)[:4])
+    cohort = int(academic_year_of(date_of_birth)[:4])
+    return start - cohort - 5
 
-def base_event(referral):
-    return {
-        "referral_id": referral.id,
-        "reference": referral.reference,
-        "school_org_id": referral.school_org_id,
-        "contact": {"name": referral.contact_name, "email": referral.contact_email},
-    }
-
-
-def submitted_event(referral, resubmission=False):
-    """Data of `referral.submitted`: identifiers and the referrer's contact only."""
-    return {**base_event(referral), "areas_of_need": list(referral.areas_of_need),
-            "submitted_at": referral.submitted_at.isoformat(), "resubmission": resubmission}
-
-
-def accepted_event(referral):
-    """What the pupils service needs to create or link the pupil."""
-    return {**base_event(referral), "pupil_upn": referral.pupil_upn, "waiting": referral.waiting,
-            "pupil": {"first_name": referral.pupil_first_name,
-                      "last_name": referral.pupil_last_name,
-                      "date_of_birth": referral.pupil_date_of_birth.isoformat(),
-                      "upn": referral.pupil_upn},
-            "areas_of_need": list(referral.areas_of_need or []),
-            "need_types": list(referral.need_types or []),
-            "agreement_id": referral.agreement_id}
-
-
-def closed_event(referral):
-    recs = referral.recommendations or []
-    return {**base_event(referral), "outcome": referral.outcome,
-            "areas_of_need": list(referral.areas_of_need or []),
-            "recommended_course_ids": [r["course_id"] for r in recs if r.get("course_id")],
-            "recommended_provision": [r["provision"] for r in recs if r.get("provision")]}
-
-
-# -- terms and working days ---------------------------------------------------------
 
 # -- clocks ------------------------------------------------------------------------
 
@@ -271,7 +321,7 @@ def london_date(moment):
 
 @dataclass(frozen=True)
 class Breach:
-    clock: str  # "acknowledge" | "triage"
+    clock: Clock
     due_date: date
 
 
@@ -286,10 +336,10 @@ def clock_due_dates(referral, acknowledge_days, triage_days):
     if referral.first_submitted_at is None or referral.status in (DRAFT, WITHDRAWN):
         return due
     if referral.acknowledged_at is None:
-        due["acknowledge"] = add_working_days(london_date(referral.first_submitted_at),
-                                              acknowledge_days)
+        due[Clock.ACKNOWLEDGE] = add_working_days(
+            london_date(referral.first_submitted_at), acknowledge_days)
     if referral.status == SUBMITTED:
-        due["triage"] = add_working_days(london_date(referral.submitted_at), triage_days)
+        due[Clock.TRIAGE] = add_working_days(london_date(referral.submitted_at), triage_days)
     return due
 
 
@@ -341,17 +391,24 @@ def minutes_left(minutes_bought, minutes_used):
 
 
 def check_visit_minutes(minutes, minutes_bought, minutes_used, override, roles):
-    """Whether a visit may be logged; returns True when it needs (and has) an override."""
+    """Whether a visit may be logged; returns True when it needs (and has) an override.
+    Beyond the hours left: errors.Conflict (409) without the override, errors.NotAllowed
+    (403) for an override by anyone but a trust_admin."""
     left = minutes_left(minutes_bought, minutes_used)
     if minutes <= left:
         return False
     if not override:
-        raise RuleBroken(f"The agreement has {max(left, 0)} minutes left; logging "
-                         f"{minutes} needs a trust_admin override",
-                         errors={"minutes": ["Exceeds the hours left on the agreement"]})
-    if "trust_admin" not in set(roles):
-        raise PermissionError("Only a trust_admin may log beyond the hours bought")
+        raise errors.Conflict(f"The agreement has {max(left, 0)} minutes left; logging "
+                              f"{minutes} needs a trust_admin override",
+                              errors={"minutes": ["Exceeds the hours left on the agreement"]})
+    if Role.TRUST_ADMIN not in set(roles):
+        raise errors.NotAllowed("Only a trust_admin may log beyond the hours bought")
     return True
+
+
+def hours(minutes):
+    """Minutes as hours, to two places (what agreements and statements show)."""
+    return round(minutes / 60, 2)
 
 
 def has_place(capacity, places_held):
