@@ -36,14 +36,17 @@ def for_caller(principal, referral):
 
 def load_referral(session, principal, referral_id, for_update=False):
     """The referral if the caller may see it; another school's (or practitioner's) → 404."""
-    stmt = select(Referral).where(Referral.id == referral_id,
-                                  *scope_filter(scope(principal)))
+    return _one(session, select(Referral).where(
+        Referral.id == referral_id, *scope_filter(scope(principal))), for_update, "referral")
+
+
+def _one(session, stmt, for_update, what):
     if for_update:
         stmt = stmt.with_for_update()
-    referral = session.execute(stmt).scalar_one_or_none()
-    if referral is None:
-        raise errors.NotFound("No such referral")
-    return referral
+    found = session.execute(stmt).scalar_one_or_none()
+    if found is None:
+        raise errors.NotFound(f"No such {what}")
+    return found
 
 
 def get_referral(database, principal, referral_id):
@@ -162,14 +165,9 @@ def agreement_usage(session, agreement):
 
 def load_agreement(session, principal, agreement_id, for_update=False):
     """The agreement if the caller may see it (a school only its own), else 404."""
-    stmt = select(Agreement).where(Agreement.id == agreement_id)
-    stmt = stmt.where(*access.org_clause(principal, Agreement.school_org_id))
-    if for_update:
-        stmt = stmt.with_for_update()
-    agreement = session.execute(stmt).scalar_one_or_none()
-    if agreement is None:
-        raise errors.NotFound("No such agreement")
-    return agreement
+    return _one(session, select(Agreement).where(
+        Agreement.id == agreement_id, *access.org_clause(principal, Agreement.school_org_id)),
+        for_update, "agreement")
 
 
 def get_agreement(database, principal, agreement_id):

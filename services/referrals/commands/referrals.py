@@ -13,7 +13,7 @@ from ..models import OverdueBreach, Referral
 from ..queries import agreement_for, agreement_usage, awaiting_triage, known_breaches
 from ..queries import load_referral as _load
 from ..schemas import ReferralCreateSchema
-from .steps import emit, move, record
+from .steps import acting, emit, move, record
 
 A = domain.Action
 
@@ -77,9 +77,7 @@ def submit_existing(database, principal, referral_id, info_answer=None, now=None
 
 def withdraw(database, principal, referral_id, now=None):
     now = now or utcnow()
-    with database.unit_of_work() as uow:
-        referral = _locked(uow, principal, referral_id)
-        move(uow, referral, A.WITHDRAW, principal, now)
+    with acting(database, principal, referral_id, A.WITHDRAW, now) as (uow, referral):
         emit(uow, events.REFERRAL_WITHDRAWN, referral, payloads.withdrawn, principal.sub)
     return referral
 
@@ -99,9 +97,7 @@ def acknowledge(database, principal, referral_id, now=None):
 
 def request_info(database, principal, referral_id, question, now=None):
     now = now or utcnow()
-    with database.unit_of_work() as uow:
-        referral = _locked(uow, principal, referral_id)
-        move(uow, referral, A.REQUEST_INFO, principal, now)
+    with acting(database, principal, referral_id, A.REQUEST_INFO, now) as (uow, referral):
         referral.info_question, referral.info_answer = question, None
         referral.acknowledged_at = referral.acknowledged_at or now
         emit(uow, events.REFERRAL_INFO_REQUESTED, referral, payloads.info_requested,
@@ -136,9 +132,7 @@ def accept(database, principal, referral_id, override=None, now=None):
 
 def decline(database, principal, referral_id, reason, now=None):
     now = now or utcnow()
-    with database.unit_of_work() as uow:
-        referral = _locked(uow, principal, referral_id)
-        move(uow, referral, A.DECLINE, principal, now)
+    with acting(database, principal, referral_id, A.DECLINE, now) as (uow, referral):
         referral.decline_reason = reason
         referral.acknowledged_at = referral.acknowledged_at or now
         emit(uow, events.REFERRAL_DECLINED, referral, payloads.declined, principal.sub)
@@ -148,9 +142,7 @@ def decline(database, principal, referral_id, reason, now=None):
 def allocate(database, principal, referral_id, practitioner, now=None):
     """Allocate an accepted referral that holds a place to a practitioner."""
     now = now or utcnow()
-    with database.unit_of_work() as uow:
-        referral = _locked(uow, principal, referral_id)
-        move(uow, referral, A.ALLOCATE, principal, now)
+    with acting(database, principal, referral_id, A.ALLOCATE, now) as (uow, referral):
         domain.check_not_waiting(referral.waiting)
         referral.practitioner_sub = practitioner["sub"]
         referral.practitioner_name = practitioner["name"]

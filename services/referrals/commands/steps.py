@@ -1,8 +1,11 @@
 """The steps every referral command takes: move along the state machine (recorded
 in the history) and emit an event about the referral, with its sequence."""
 
+from contextlib import contextmanager
+
 from .. import domain
 from ..models import Transition
+from ..queries import load_referral
 
 
 def record(uow, referral, action, actor, now, before=None):
@@ -27,3 +30,13 @@ def emit(uow, event_type, referral, payload, actor, *args, **kwargs):
     uow.emit(event_type, payload(referral, *args, **kwargs), org_id=referral.school_org_id,
              actor=actor)
 
+
+
+@contextmanager
+def acting(database, principal, referral_id, action, now):
+    """A unit of work on one referral (locked, scoped to the caller) that has just
+    taken `action`: yields (uow, referral) for the command to finish and emit."""
+    with database.unit_of_work() as uow:
+        referral = load_referral(uow.session, principal, referral_id, for_update=True)
+        move(uow, referral, action, principal, now)
+        yield uow, referral

@@ -10,9 +10,8 @@ from services.contracts import events
 from .. import domain, payloads
 from ..models import Agreement, Visit
 from ..queries import agreement_usage
-from ..queries import load_referral as _load
 from .agreements import grant_places
-from .steps import emit, move
+from .steps import acting, emit
 
 A = domain.Action
 
@@ -25,9 +24,7 @@ def _agreement_locked(session, agreement_id):
 def log_visit(database, principal, referral_id, body, now=None):
     """Log a visit; beyond the hours left only a trust_admin's override (marked)."""
     now = now or utcnow()
-    with database.unit_of_work() as uow:
-        referral = _load(uow.session, principal, referral_id, for_update=True)
-        move(uow, referral, A.LOG_VISIT, principal, now)
+    with acting(database, principal, referral_id, A.LOG_VISIT, now) as (uow, referral):
         agreement = agreement_usage(uow.session,
                                     _agreement_locked(uow.session, referral.agreement_id))
         overridden = domain.check_visit_minutes(
@@ -48,9 +45,7 @@ def log_visit(database, principal, referral_id, body, now=None):
 
 def issue_report(database, principal, referral_id, body, now=None):
     now = now or utcnow()
-    with database.unit_of_work() as uow:
-        referral = _load(uow.session, principal, referral_id, for_update=True)
-        move(uow, referral, A.ISSUE_REPORT, principal, now)
+    with acting(database, principal, referral_id, A.ISSUE_REPORT, now) as (uow, referral):
         referral.report_id = new_id()
         referral.report_summary = body["summary"]
         referral.recommendations = [dict(r) for r in body["recommendations"]]
@@ -63,9 +58,7 @@ def issue_report(database, principal, referral_id, body, now=None):
 def close(database, principal, referral_id, outcome, now=None):
     """Close with an outcome; the freed place goes to the first referral waiting."""
     now = now or utcnow()
-    with database.unit_of_work() as uow:
-        referral = _load(uow.session, principal, referral_id, for_update=True)
-        move(uow, referral, A.CLOSE, principal, now)
+    with acting(database, principal, referral_id, A.CLOSE, now) as (uow, referral):
         referral.outcome, referral.closed_at = outcome, now
         emit(uow, events.REFERRAL_CLOSED, referral, payloads.closed, principal.sub)
         uow.session.flush()
