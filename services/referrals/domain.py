@@ -96,10 +96,40 @@ TRANSITIONS = {
 }
 EDITABLE = (DRAFT, INFO_REQUESTED)  # the school edits only these
 
-DECLINE_REASONS = ("criteria_not_met", "outside_remit", "no_agreement",
-                   "better_met_elsewhere", "duplicate", "other")
-OUTCOMES = ("needs_met_in_school", "continued_sen_support", "ehc_needs_assessment_requested",
-            "referred_to_other_service", "no_further_action")
+
+
+class DeclineReason(StrEnum):
+    CRITERIA_NOT_MET = "criteria_not_met"
+    OUTSIDE_REMIT = "outside_remit"
+    NO_AGREEMENT = "no_agreement"
+    BETTER_MET_ELSEWHERE = "better_met_elsewhere"
+    DUPLICATE = "duplicate"
+    OTHER = "other"
+
+
+class Outcome(StrEnum):
+    NEEDS_MET_IN_SCHOOL = "needs_met_in_school"
+    CONTINUED_SEN_SUPPORT = "continued_sen_support"
+    EHC_NEEDS_ASSESSMENT_REQUESTED = "ehc_needs_assessment_requested"
+    REFERRED_TO_OTHER_SERVICE = "referred_to_other_service"
+    NO_FURTHER_ACTION = "no_further_action"
+
+
+class Seen(StrEnum):
+    """Who an outreach visit saw."""
+
+    PUPIL = "pupil"
+    PARENT_CARER = "parent_carer"
+    SENCO = "senco"
+    CLASS_TEACHER = "class_teacher"
+    TEACHING_ASSISTANT = "teaching_assistant"
+    HEADTEACHER = "headteacher"
+    OTHER_PROFESSIONAL = "other_professional"
+
+
+DECLINE_REASONS = tuple(DeclineReason)
+OUTCOMES = tuple(Outcome)
+SEEN = tuple(Seen)
 
 
 def illegal(action, status):
@@ -178,11 +208,18 @@ def check_acceptable(criteria, override, has_agreement):
     return missing
 
 
+class ScopeKind(StrEnum):
+    ALL = "all"
+    SCHOOL = "school"
+    PRACTITIONER = "practitioner"
+    NONE = "none"
+
+
 @dataclass(frozen=True)
 class Scope:
     """What a principal may read: everything, one school's, or one practitioner's."""
 
-    kind: str  # "all" | "school" | "practitioner" | "none"
+    kind: ScopeKind
     value: str | None = None
 
 
@@ -192,18 +229,18 @@ def scope_of(roles, org, sub, trust_wide):
     (outreach alone) reads the referrals allocated to them; everyone else all."""
     roles = set(roles)
     if not trust_wide:
-        return Scope("school", org)  # a partner school: the referrals it made
+        return Scope(ScopeKind.SCHOOL, org)  # a partner school: the referrals it made
     if roles - {Role.OUTREACH}:
-        return Scope("all")
-    return Scope("practitioner", sub)
+        return Scope(ScopeKind.ALL)
+    return Scope(ScopeKind.PRACTITIONER, sub)
 
 
 def visible(scope, referral):
-    if scope.kind == "all":
+    if scope.kind == ScopeKind.ALL:
         return True
-    if scope.kind == "school":
+    if scope.kind == ScopeKind.SCHOOL:
         return referral.school_org_id == scope.value
-    if scope.kind == "practitioner":
+    if scope.kind == ScopeKind.PRACTITIONER:
         return referral.practitioner_sub == scope.value
     return False
 

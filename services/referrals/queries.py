@@ -18,11 +18,11 @@ def scope(principal):
 
 def scope_filter(scope):
     """WHERE clauses limiting referrals to what a scope may see."""
-    if scope.kind == "all":
+    if scope.kind == domain.ScopeKind.ALL:
         return []
-    if scope.kind == "school":
+    if scope.kind == domain.ScopeKind.SCHOOL:
         return [Referral.school_org_id == scope.value]
-    if scope.kind == "practitioner":
+    if scope.kind == domain.ScopeKind.PRACTITIONER:
         return [Referral.practitioner_sub == scope.value]
     return [Referral.id.is_(None)]
 

@@ -229,16 +229,12 @@ class AllocateSchema(Schema):
     practitioner = fields.Nested(StaffSchema, required=True)
 
 
-SEEN = ("pupil", "parent_carer", "senco", "class_teacher", "teaching_assistant",
-        "headteacher", "other_professional")
-
-
 class VisitCreateSchema(Schema):
     visit_date = fields.Date(required=True, validate=_not_future)
     minutes = fields.Integer(required=True, strict=True,
                              validate=validate.Range(min=1, max=600))
-    seen = fields.List(fields.String(validate=validate.OneOf(SEEN)), required=True,
-                       validate=validate.Length(min=1, max=len(SEEN)))
+    seen = fields.List(fields.String(validate=validate.OneOf(domain.SEEN)), required=True,
+                       validate=validate.Length(min=1, max=len(domain.SEEN)))
     observations = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
     recommendations = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
     override = fields.Boolean(load_default=False)
