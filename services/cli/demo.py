@@ -10,7 +10,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from stdnum.gb.upn import calc_check_digit
 
 from services.common.db import open_database, utcnow
@@ -143,17 +142,17 @@ def _staff(db, org_id, person):
 def _agreement(db, school_org_id, spec):
     """This term's agreement with a partner school, once (the referrals service's own
     command; a second for the same school and term is refused by its constraint)."""
+    from services.common.errors import Conflict
     from services.contracts.school_calendar import term_of
-    from services.referrals import records
+    from services.referrals import commands
     from services.referrals.schemas import AgreementCreateSchema
     year, term = term_of(today())
     body = AgreementCreateSchema().load({
         "school_org_id": school_org_id, "academic_year": year, "term": term,
         **{k: v for k, v in spec.items() if k != "org"}})
     try:
-        with db.unit_of_work() as uow:
-            records.create_agreement(uow, body, ACTOR, utcnow())
-    except IntegrityError:
+        commands.create_agreement(db, body, ACTOR, utcnow())
+    except Conflict:
         return 0
     return 1
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.projections import OrganisationProjection
 from services.common.tables import UTCDateTime, platform_tables
 
 
@@ -25,15 +26,9 @@ class Base(DeclarativeBase):
 outbox, inbox = platform_tables(Base.metadata)
 
 
-class Organisation(Base):
-    """Local projection of organisation.onboarded."""
-
-    __tablename__ = "organisations"
-    org_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(30))
-    urn: Mapped[str | None] = mapped_column(String(6))
-    contact_email: Mapped[str | None] = mapped_column(String(254), index=True)
+class Organisation(OrganisationProjection, Base):
+    """Local projection of organisation.onboarded: the school's name in documents and
+    exports. `contact_email` (the mixin's) is kept but nothing here reads it."""
 
 
 class Agreement(Base):
@@ -101,6 +96,8 @@ class Referral(Base):
     report_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[str | None] = mapped_column(String(40))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # how many events about this referral were emitted: each event's `sequence`
+    event_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (Index("ix_referrals_school_created", "school_org_id", "created_at"),)
 

@@ -173,6 +173,23 @@ class ListQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf(domain.STATUSES))
     school_org_id = fields.String(validate=validate.Length(min=1, max=36))
     waiting = fields.Boolean()
+    # csv or xlsx: every referral the filters match (not one page), as a spreadsheet
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")))
+
+
+class ReportQuerySchema(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "pdf")))
+
+
+class ReportSchema(Schema):
+    """The issued outreach report (format=pdf: the document with visits and hours)."""
+
+    id = fields.String(attribute="report_id")
+    referral_id = fields.String(attribute="id")
+    reference = fields.String()
+    summary = fields.String(attribute="report_summary")
+    recommendations = fields.Function(lambda r: r.recommendations or [])
+    issued_at = fields.DateTime(attribute="report_issued_at")
 
 
 # -- transitions -----------------------------------------------------------------
@@ -212,16 +229,12 @@ class AllocateSchema(Schema):
     practitioner = fields.Nested(StaffSchema, required=True)
 
 
-SEEN = ("pupil", "parent_carer", "senco", "class_teacher", "teaching_assistant",
-        "headteacher", "other_professional")
-
-
 class VisitCreateSchema(Schema):
     visit_date = fields.Date(required=True, validate=_not_future)
     minutes = fields.Integer(required=True, strict=True,
                              validate=validate.Range(min=1, max=600))
-    seen = fields.List(fields.String(validate=validate.OneOf(SEEN)), required=True,
-                       validate=validate.Length(min=1, max=len(SEEN)))
+    seen = fields.List(fields.String(validate=validate.OneOf(domain.SEEN)), required=True,
+                       validate=validate.Length(min=1, max=len(domain.SEEN)))
     observations = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
     recommendations = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
     override = fields.Boolean(load_default=False)
@@ -325,8 +338,7 @@ class AgreementCreateSchema(AgreementUpdateSchema):
     upn_required = fields.Boolean(load_default=False)
 
 
-def _hours(minutes):
-    return round(minutes / 60, 2)
+_hours = domain.hours
 
 
 class AgreementSchema(Schema):

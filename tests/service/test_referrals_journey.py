@@ -11,8 +11,9 @@ from sqlalchemy import create_engine, text
 
 from services.common.db import open_database
 from services.referrals import domain
+from services.referrals.commands import scan_overdue
 from services.referrals.models import Base
-from services.referrals.service import ReferralsService, scan_overdue
+from services.referrals.service import ReferralsService
 from tests.conftest import bearer
 from tests.helpers import referral_body
 
@@ -137,7 +138,11 @@ def test_one_referral_from_submission_to_closure(svc):
         "referral.report_issued", "referral.closed"]
     assert svc.events("referral.submitted")[1]["data"]["resubmission"] is True
     acc = svc.events("referral.accepted")[0]["data"]
-    assert acc["pupil_upn"] == "B801200005001" and acc["pupil"]["last_name"] == "Taylor"
+    # issue 13: the UPN alone links the pupil; no name or date of birth travels
+    assert acc["pupil_upn"] == "B801200005001" and "pupil" not in acc
+    assert "Taylor" not in json.dumps(acc)
+    # issue 15: one referral's events are numbered in the order they happened
+    assert [e["data"]["sequence"] for e in svc.events()] == list(range(1, 9))
     done = svc.events("referral.closed")[0]["data"]
     assert done["recommended_course_ids"] == ["course-7"]
     assert done["outcome"] == "needs_met_in_school"

@@ -329,6 +329,7 @@ def referrals_rows():
         ("POST", RID + "/close"): Row(ref, body={"outcome": "no_further_action"}),
         ("POST", RID + "/decline"): Row(ref, body={"reason": "other"}),
         ("POST", RID + "/report"): Row(ref, body={"summary": "s", "recommendations": []}),
+        ("GET", RID + "/report"): Row(ref, query={"format": "pdf"}),
         ("POST", RID + "/request-info"): Row(ref, body={"question": "Why?"}),
         ("POST", RID + "/submit"): Row(ref, body={}),
         ("GET", RID + "/transitions"): Row(ref),

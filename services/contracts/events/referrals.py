@@ -10,18 +10,15 @@ from ..sen import AREAS_OF_NEED, NEED_TYPES
 from .common import ContactSchema, StaffSchema
 
 
-class _Pupil(Schema):
-    first_name = fields.String(required=True)
-    last_name = fields.String(required=True)
-    date_of_birth = fields.Date(required=True)
-    upn = fields.String(load_default=None, allow_none=True)
-
-
 class _Referral(Schema):
     referral_id = fields.String(required=True)
     reference = fields.String(required=True)
     school_org_id = fields.String(required=True)
     contact = fields.Nested(ContactSchema, required=True)
+    # added (optional): strictly increasing per referral, in the order its events
+    # happened (not gap-free), so a consumer can keep one referral's messages in order
+    sequence = fields.Integer(load_default=None, allow_none=True,
+                              validate=validate.Range(min=1), strict=True)
 
 
 @event("referral.submitted", 1, "referrals", "A partner school submitted an outreach referral.")
@@ -45,8 +42,8 @@ class ReferralInfoRequestedV1(_Referral):
 class ReferralAcceptedV1(_Referral):
     pupil_upn = fields.String(load_default=None, allow_none=True)
     waiting = fields.Boolean(load_default=False)  # over the term's cap: waits for a place
-    # added (optional): what the pupils service needs to create or link the pupil
-    pupil = fields.Nested(_Pupil, load_default=None, allow_none=True)
+    # (a nested `pupil` with name and date of birth was dropped, issue 13: the pupils
+    # service links the pupil by `pupil_upn`; consumers ignore an old event's extra field)
     areas_of_need = fields.List(fields.String(validate=validate.OneOf(AREAS_OF_NEED)),
                                 load_default=list)
     need_types = fields.List(fields.String(validate=validate.OneOf(NEED_TYPES)),

@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from services.referrals import domain
+from services.common import errors
+from services.referrals import domain, payloads
 
 LEGAL = {
     ("submit", "draft"): "submitted",
@@ -35,7 +36,7 @@ def test_every_legal_transition(action, status):
 
 @pytest.mark.parametrize(("action", "status"), ILLEGAL)
 def test_every_illegal_transition_is_refused(action, status):
-    with pytest.raises(domain.IllegalTransition) as exc:
+    with pytest.raises(errors.Conflict) as exc:
         domain.target(action, status)
     assert status in str(exc.value)
     assert action not in domain.allowed_actions(status)
@@ -199,10 +200,10 @@ def test_visits_within_the_hours_left_need_no_override():
 
 
 def test_beyond_the_hours_left_needs_a_trust_admin_override():
-    with pytest.raises(domain.RuleBroken) as exc:
+    with pytest.raises(errors.Conflict) as exc:
         domain.check_visit_minutes(61, 600, 540, False, {"outreach"})
     assert "minutes" in exc.value.errors and "60 minutes left" in exc.value.detail
-    with pytest.raises(PermissionError):
+    with pytest.raises(errors.NotAllowed):
         domain.check_visit_minutes(61, 600, 540, True, {"outreach", "outreach_lead"})
     assert domain.check_visit_minutes(61, 600, 540, True, {"trust_admin"}) is True
 
@@ -234,6 +235,6 @@ def test_closed_event_carries_recommended_courses():
                                           "provision": None},
                                          {"text": "Use a sensory circuit", "course_id": None,
                                           "provision": "Sensory circuit"}])
-    data = domain.closed_event(r)
+    data = payloads.closed(r)
     assert data["recommended_course_ids"] == ["c-1"]
     assert data["recommended_provision"] == ["Sensory circuit"]

@@ -4,7 +4,7 @@ import pytest
 from marshmallow import ValidationError
 
 from services.common.problems import flatten_errors
-from services.referrals import domain
+from services.referrals import domain, payloads
 from services.referrals.schemas import ReferralCreateSchema
 from tests.helpers import referral_body
 
@@ -94,5 +94,5 @@ def test_submitted_event_carries_no_pupil_details():
         contact_name, contact_email = "Jo", "jo@x.example"
         areas_of_need = ["sensory_and_physical"]
         submitted_at = datetime(2026, 11, 24, tzinfo=UTC)
-    data = domain.submitted_event(R)
+    data = payloads.submitted(R)
     assert "pupil" not in str(data) and "Sam" not in str(data)
