@@ -11,7 +11,8 @@ import pytest
 
 from services.contracts import names
 from services.contracts.sen import AREAS_OF_NEED, NEED_TYPES, SEN_PROVISION
-from services.portal import service, web
+from services.portal import service
+from services.portal.adapters import web
 
 ALL_CODES = {code for table in names.TABLES for code in table}
 
