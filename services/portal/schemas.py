@@ -193,6 +193,13 @@ def cycle_message(index, part, api_message=""):
             "outcome": f"Enter the outcome of the {nth} review"}[part]
 
 
+def date_field_names(cycles=CYCLES):
+    """The referral form's date fields (their error links land on the day input)."""
+    return ["pupil.date_of_birth", "parental_consent.date",
+            *[f"graduated_approach.{i}.{p}" for i in range(cycles)
+              for p in ("started_on", "reviewed_on")]]
+
+
 def page_order(cycles=CYCLES):
     """The referral form's fields in the order of the page (the error summary's order)."""
     return ["pupil.first_name", "pupil.last_name", "pupil.date_of_birth", "pupil.upn",

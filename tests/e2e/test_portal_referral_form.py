@@ -156,6 +156,8 @@ def test_error_summary_in_page_order(world, browser):  # noqa: F811
     links = browser.find_elements(By.CSS_SELECTOR, ".govuk-error-summary__list a")
     messages = [a.text for a in links]
     assert "Enter the date the first review happened" in messages
+    review = links[messages.index("Enter the date the first review happened")]
+    assert review.get_attribute("href").endswith("#graduated_approach-0-reviewed_on-day")
     assert "Enter the pupil's first name" == messages[0]
     targets = [a.get_attribute("href").split("#")[1] for a in links]
     order = browser.execute_script(
@@ -165,6 +167,9 @@ def test_error_summary_in_page_order(world, browser):  # noqa: F811
     # each message stands by its field, too
     assert "Enter the date the first review happened" in browser.find_element(
         By.ID, "graduated_approach-0-reviewed_on-error").text
+    review.click()  # GOV.UK Frontend's error summary moves focus to the day input
+    assert browser.switch_to.active_element.get_attribute("id") == \
+        "graduated_approach-0-reviewed_on-day"
     # and what was typed is kept: the draft kept the answers that were valid
     assert browser.find_element(By.ID, "pupil-last_name").get_attribute("value") == "Ordway"
 

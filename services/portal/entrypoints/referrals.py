@@ -40,6 +40,7 @@ class ReferralPages:
         return self._render(request, "referral_new.html", status=status, me=me,
                             title=FORM_TITLE, errors=errors, values=values,
                             cycles=range(schemas.CYCLES), draft_id=draft_id, back=back,
+                            date_fields=schemas.date_field_names(),
                             action=(f"/referrals/{draft_id}/edit" + ("?from=check" if from_check
                                                                      else "")) if draft_id
                             else links.path("new_referral"),
