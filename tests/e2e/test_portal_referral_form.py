@@ -170,8 +170,15 @@ def test_error_summary_in_page_order(world, browser):  # noqa: F811
     review.click()  # GOV.UK Frontend's error summary moves focus to the day input
     assert browser.switch_to.active_element.get_attribute("id") == \
         "graduated_approach-0-reviewed_on-day"
-    # and what was typed is kept: the draft kept the answers that were valid
+    # and what was typed is kept
     assert browser.find_element(By.ID, "pupil-last_name").get_attribute("value") == "Ordway"
+    # put right, the same form goes on to the answers to check
+    fill(browser, "pupil-first_name", "Olly")
+    fill_date(browser, "pupil-date_of_birth", date(2016, 6, 6))
+    fill_the_rest(browser)
+    click(browser, "Continue")
+    shows(browser, By.TAG_NAME, "h1", CHECK)
+    assert "Ordway" in browser.find_element(By.TAG_NAME, "main").text
 
 
 def test_duplicate_warning(world, browser):  # noqa: F811
