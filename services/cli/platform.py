@@ -186,7 +186,7 @@ def _start_portal(env, port, oidc_port, var, log_dir, supervisor):
     services run and the demo trust exists (the portal acts for it)."""
     import secrets
 
-    from services.portal import localidp
+    from services.portal.adapters import localidp
     portal_env = dict(env, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", OTEL_SERVICE_NAME="portal",
                       TRUST_ORG_ID=env.get("TRUST_ORG_ID") or _trust_org_id() or "")
     if localidp.ready() and not env.get("OIDC_DISCOVERY_URL"):

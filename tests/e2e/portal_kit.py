@@ -5,12 +5,13 @@ screenshots under var/screenshots/."""
 import os
 import shutil
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
 
-from services.portal import localidp, web
+from services.portal.adapters import localidp, web
 from tests.conftest import ROOT, free_port
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -52,6 +53,24 @@ def start_portal(platform, accounts, trust_id):
     platform.start_service("portal")
     platform.wait_ready("portal")
     return portal_url
+
+
+@contextmanager
+def demo_world(tmp_path, env=None):
+    """The five services seeded by `senctl demo`, then the local OpenID provider and the
+    portal: yields (platform, portal URL, the trust's id, senctl demo's output)."""
+    from tests.e2e.conftest import Platform
+    platform = Platform(tmp_path, ("pupils", "provision", "cpd", "referrals", "notify"),
+                        env=env)
+    reserve_portal(platform)
+    platform.start()
+    try:
+        seeded = platform.senctl("demo")
+        trust = next(line.split("\t")[1] for line in seeded.splitlines()
+                     if line.startswith("trust\t"))
+        yield platform, start_portal(platform, localidp.demo_accounts(), trust), trust, seeded
+    finally:
+        platform.stop()
 
 
 def frontdoor_ready(platform):

@@ -27,17 +27,14 @@ from stdnum.gb.upn import calc_check_digit
 
 from services.cli.demo_people import DEMO_PASSWORD, DEMO_REFERRAL
 from services.contracts import links
-from services.portal import localidp
-from tests.e2e.conftest import Platform
 from tests.e2e.portal_kit import (
     axe_check,
     browser,  # noqa: F401 - fixture
+    demo_world,
     fill,
     fill_date,
     needs_browser,
-    reserve_portal,
     shows,
-    start_portal,
 )
 
 pytestmark = needs_browser
@@ -50,21 +47,11 @@ PARENT = "parent.taylor@example.com"
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """The whole platform once for the module, seeded with the demo trust."""
-    platform = Platform(tmp_path_factory.mktemp("journeys"),
-                        ("pupils", "provision", "cpd", "referrals", "notify"))
-    reserve_portal(platform)
-    platform.start()
-    try:
-        seeded = platform.senctl("demo")
-        trust = next(line.split("\t")[1] for line in seeded.splitlines()
-                     if line.startswith("trust\t"))
-        portal = start_portal(platform, localidp.demo_accounts(), trust)
+    with demo_world(tmp_path_factory.mktemp("journeys")) as (platform, portal, trust, seeded):
         orgs = {line.split("\t")[3]: line.split("\t")[1] for line in seeded.splitlines()
                 if line.count("\t") == 3}
         yield {"platform": platform, "portal": portal, "trust": trust,
                "state": {"oakfield": orgs["Oakfield Special School"]}}
-    finally:
-        platform.stop()
 
 
 def mails_to(platform, address, subject_part=None):
@@ -153,7 +140,7 @@ def test_1_partner_senco_signs_in_by_email_and_submits_a_referral(world, browser
     browser.find_element(By.LINK_TEXT, "New referral").click()
     shows(browser, By.TAG_NAME, "h1", "Make an outreach referral")
     axe_check(browser, "referral-new")
-    click(browser, "Submit referral")  # empty: the GOV.UK error summary
+    click(browser, "Continue")  # empty: the GOV.UK error summary
     shows(browser, By.CSS_SELECTOR, ".govuk-error-summary", "There is a problem")
     assert browser.title.startswith("Error: ")
     axe_check(browser, "referral-new-errors")
@@ -176,6 +163,8 @@ def test_1_partner_senco_signs_in_by_email_and_submits_a_referral(world, browser
     browser.find_element(By.ID, "parental_consent-given").click()
     fill_date(browser, "parental_consent-date", date.today() - timedelta(days=3))
     fill(browser, "parental_consent-given_by", "Parent")
+    click(browser, "Continue")  # the answers to check (issue 15), then send
+    shows(browser, By.TAG_NAME, "h1", "Check your answers before sending your referral")
     click(browser, "Submit referral")
     shows(browser, By.CSS_SELECTOR, ".govuk-panel", "Referral submitted")
     reference = browser.find_element(By.ID, "reference").text

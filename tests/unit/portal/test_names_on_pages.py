@@ -11,7 +11,8 @@ import pytest
 
 from services.contracts import names
 from services.contracts.sen import AREAS_OF_NEED, NEED_TYPES, SEN_PROVISION
-from services.portal import service, web
+from services.portal import service
+from services.portal.adapters import web
 
 ALL_CODES = {code for table in names.TABLES for code in table}
 
@@ -107,6 +108,13 @@ VIEWS = {
     "ehc_plan.html": {"plans": [PLAN], "name": "Robin Ashby"},
     "referral_new.html": {"areas_of_need": AREAS_OF_NEED, "need_types": NEED_TYPES,
                           "chosen_areas": [], "chosen_types": ["ASD"]},
+    "referral_check.html": {
+        "r": {**REFERRAL, "status": "draft", "need_types": ["ASD", "SLCN"],
+              "contact": {"name": "Jo", "email": "jo@x.example", "phone": "01632 960000"},
+              "parental_consent": {"given": True, "date": "2026-09-15", "given_by": "Parent"},
+              "graduated_approach": [{"provision": "P", "started_on": "2026-01-12"}]},
+        "duplicates": [{"id": "r0", "reference": "OR-2026-0000", "status": "info_requested",
+                        "submitted_at": "2026-10-01T09:00:00+00:00"}], "back": "/x"},
     "referral.html": {
         "r": REFERRAL, "staff": True, "answer": True, "today": date(2026, 12, 2),
         "may": {"request_info", "accept", "decline", "allocate", "close", "visit", "report"},
@@ -204,6 +212,16 @@ def test_the_referral_page_names_statuses_outcomes_and_reasons():
     assert "Continued SEN support" in text  # capital first letter, "SEN" kept
     assert "The referral criteria are not met" in text
     assert "Communication and interaction, Sensory and/or physical needs" in text
+
+
+def test_the_check_answers_page_names_needs_and_warns_of_an_open_referral():
+    text = visible_text(render("referral_check.html"))
+    assert "Autistic Spectrum Disorder, Speech, Language and Communication Needs" in text
+    assert "already has an open referral for this pupil: OR-2026-0000 (more information" \
+        " requested" in text
+    html = render("referral_check.html")
+    assert 'href="/referrals/r1/edit?from=check#pupil-last_name"' in html
+    assert html.count(">Change<") == 18  # every answer (4 + 4 + one cycle 4 + 3 + 3) has one
 
 
 def test_staff_roles_and_messages_are_named():

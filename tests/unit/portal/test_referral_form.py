@@ -12,7 +12,8 @@ from werkzeug.datastructures import MultiDict
 from services.common.problems import from_validation_error
 from services.contracts.names import NEED_TYPE_NAMES
 from services.contracts.sen import NEED_TYPES
-from services.portal import forms, web
+from services.portal import schemas as forms
+from services.portal.adapters import web
 from services.referrals.schemas import ReferralCreateSchema
 
 
@@ -85,11 +86,13 @@ def test_errors_map_to_one_message_per_field_in_plain_english():
                                 "contact.email": ["Not a valid email address."],
                                 "graduated_approach.0.started_on": ["Missing data"],
                                 "body": ["Unknown field."]})
-    assert errors == [("areas_of_need", "Select at least one area of need"),
+    # in the order of the page; a cycle's error names its field (issue 15)
+    assert errors == [("pupil.first_name", "Unknown field."),
+                      ("areas_of_need", "Select at least one area of need"),
+                      ("graduated_approach.0.started_on",
+                       "Enter the date the first cycle started"),
                       ("contact.email", "Enter an email address in the correct format, "
-                                        "like name@example.com"),
-                      ("graduated_approach.0.started_on", "Cycle 1: Missing data"),
-                      ("pupil.first_name", "Unknown field.")]
+                                        "like name@example.com")]
 
 
 def test_every_error_of_the_api_links_to_its_field_on_the_page():
@@ -106,8 +109,12 @@ def test_every_error_of_the_api_links_to_its_field_on_the_page():
     flat = api_errors(posted)
     errors = forms.form_errors(flat)
     fields = dict(errors)
-    assert fields["graduated_approach.0.reviewed_on"].startswith("Cycle 1: ")
-    assert fields["graduated_approach.1.started_on"].startswith("Cycle 2: ")
+    assert fields["graduated_approach.0.reviewed_on"] == \
+        "The date the first review happened must be on or after the date it started"
+    assert fields["graduated_approach.1.started_on"] == \
+        "Enter the date the second cycle started"
+    order = forms.page_order()
+    assert [order.index(f) for f, _ in errors] == sorted(order.index(f) for f, _ in errors)
     assert {"pupil.last_name", "pupil.date_of_birth", "contact.email",
             "parental_consent.given", "need_types"} <= set(fields)
     html = page(errors=errors, values=posted)

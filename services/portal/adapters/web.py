@@ -1,7 +1,7 @@
 """Rendering and the HTTP details of every page: GOV.UK Frontend assets (npm,
 services/portal/web/node_modules), the Jinja2 environment, security headers
-(CSP, no caching of personal pages), cookies and CSRF tokens, and turning
-the API's problem documents into GOV.UK error summaries.
+(CSP, no caching of personal pages), cookies and CSRF tokens. `Renderer` gives the
+entrypoints the templates as a dependency.
 """
 
 import hmac
@@ -10,13 +10,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
-from services.common import settings
 from services.contracts import links, names
 from services.contracts.sen import AREAS_OF_NEED, NEED_TYPES
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]
 ASSETS = HERE / "web" / "node_modules" / "govuk-frontend" / "dist" / "govuk"
 STATIC = HERE / "static"
 SESSION_COOKIE = "sen_portal_session"
@@ -118,49 +118,20 @@ def safe_next(value):
     return None if parts.scheme or parts.netloc else value
 
 
-def client_ip(request):
+def client_ip(request, trust_proxy_headers=False):
     """The client's address: the first X-Forwarded-For hop behind the ingress."""
     forwarded = request.headers.get("X-Forwarded-For", "")
-    return (forwarded.split(",")[0].strip() if forwarded and settings.get_bool(
-        "TRUST_PROXY_HEADERS") else request.remote_addr) or "unknown"
+    return (forwarded.split(",")[0].strip() if forwarded and trust_proxy_headers
+            else request.remote_addr) or "unknown"
 
 
-# -- forms -------------------------------------------------------------------------
+class Renderer(DependencyProvider):
+    """`pages = Renderer()`: `pages.render(template, **context)` → an HTML response."""
 
-def date_from(form, name):
-    parts = [form.get(f"{name}-{p}", "").strip() for p in ("year", "month", "day")]
-    if not any(parts):
-        return None
-    year, month, day = parts
-    if year.isdigit() and month.isdigit() and day.isdigit():
-        return f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
-    return "-".join(parts)  # the API names it: "Not a valid date."
+    class Pages:
+        @staticmethod
+        def render(template, status=200, **context):
+            return html(render(template, **context), status=status)
 
-
-def text(form, name):
-    value = form.get(name, "").strip()
-    return value or None
-
-
-def drop_none(value):
-    if isinstance(value, dict):
-        return {k: drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [drop_none(v) for v in value]
-    return value
-
-
-def errors_from(problem_errors, messages, default_field):
-    """The API's field errors → [(field, message)] for the error summary, with the
-    GOV.UK Design System's wording where we have it, one per field."""
-    out = {}
-    for name, errs in (problem_errors or {}).items():
-        field = name.split(".")[0] if name.split(".")[-1].isdigit() else name
-        if field == "body" or field == "_schema":
-            field = default_field
-        message = messages.get(field)
-        if message is None:
-            first = errs[0] if isinstance(errs, list) and errs else str(errs)
-            message = f"{field.split('.')[-1].replace('_', ' ').capitalize()}: {first}"
-        out.setdefault(field, message)
-    return list(out.items())
+    def get_dependency(self, worker_ctx):
+        return self.Pages

@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent / "oidc"
+HERE = Path(__file__).resolve().parents[1] / "oidc"
 CLIENT_ID = "sen-portal"
 
 

@@ -3,18 +3,20 @@ short-lived RS256 token minted for the person signed in (or, for the sign-in
 lookups alone, for the portal's own `portal` principal), so each service keeps
 enforcing its own tenancy and role rules. The portal never opens their databases.
 
-Base URLs come from settings: PUPILS_URL, PROVISION_URL, CPD_URL, REFERRALS_URL,
-NOTIFY_URL (defaults: the dev ports on localhost).
+Base URLs come from PortalConfig (PUPILS_URL, PROVISION_URL, CPD_URL, REFERRALS_URL,
+NOTIFY_URL; defaults: the dev ports on localhost).
 """
 
 from datetime import timedelta
 
 import requests
+from nameko.extensions import DependencyProvider
 
-from services.common import auth, settings
+from services.common import auth
+from services.common.access import OrgKind, Role
+from services.common.config import load
 
-USER_TOKEN_TTL = timedelta(minutes=15)
-TIMEOUT = 15
+from ..config import PortalConfig, default
 
 _http = requests.Session()
 
@@ -31,13 +33,12 @@ class ApiError(Exception):
     def field_errors(self):
         return self.problem.get("errors") or {}
 
+    @property
+    def detail(self):
+        return self.problem.get("detail")
 
-def base_url(service):
-    return (settings.get(f"{service.upper()}_URL")
-            or f"http://127.0.0.1:{settings.DEV_PORTS[service]}").rstrip("/")
 
-
-def mint(sub, org, roles, pupils=(), ttl=USER_TOKEN_TTL, *, org_kind):
+def mint(sub, org, roles, pupils=(), ttl=timedelta(minutes=15), *, org_kind):
     """A token for one person acting at one organisation, signed with the trust's key.
     `org_kind` comes from the pupils service's organisation record (the sign-in lookup):
     the services decide with it which roles the token may carry, and where."""
@@ -45,28 +46,29 @@ def mint(sub, org, roles, pupils=(), ttl=USER_TOKEN_TTL, *, org_kind):
                             pupils=sorted(pupils) or None)
 
 
-def trust_org_id():
-    return settings.get("TRUST_ORG_ID")
-
-
 class Client:
     """client.get("referrals", "/api/v1/referrals", params=...) → the decoded JSON."""
 
-    def __init__(self, token):
+    def __init__(self, token, config=None):
         self.token = token
+        self.config = config or default()
 
     @classmethod
-    def for_session(cls, session):
+    def for_session(cls, session, config=None):
+        config = config or default()
         return cls(mint(session.sub, session.org_id, session.roles, session.pupils or (),
-                        org_kind=session.org_kind))
+                        ttl=timedelta(minutes=config.user_token_minutes),
+                        org_kind=session.org_kind), config)
 
     @classmethod
-    def for_portal(cls):
-        return cls(mint("portal", trust_org_id() or "", ["portal"], org_kind="trust"))
+    def for_portal(cls, config=None):
+        config = config or default()
+        return cls(mint(Role.PORTAL, config.trust_org_id or "", [Role.PORTAL],
+                        org_kind=OrgKind.TRUST), config)
 
     def call(self, method, service, path, json=None, params=None, raw=False, headers=None):
-        resp = _http.request(method, base_url(service) + path, json=json, params=params,
-                             timeout=TIMEOUT,
+        resp = _http.request(method, self.config.base_url(service) + path, json=json,
+                             params=params, timeout=self.config.api_timeout_seconds,
                              headers={**(headers or {}), "Authorization": f"Bearer {self.token}"})
         if resp.status_code >= 400:
             try:
@@ -102,13 +104,38 @@ class Client:
         except ApiError:
             return default
 
+    def items(self, service, path, **params):
+        """The `items` of a list the reader may not be allowed to see (else [])."""
+        return (self.try_get(service, path, {}, **params) or {}).get("items", [])
 
-def sign_in_lookup(email):
-    """Who is this address? {"staff": [...], "guardian_of": [...]} (pupils, as `portal`)."""
-    return Client.for_portal().post("pupils", "/api/v1/sign-in/lookup", {"email": email})
+
+class Services:
+    """The services as the portal calls them: as a person, or as `portal` itself."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def as_person(self, session):
+        return Client.for_session(session, self.config)
+
+    def as_portal(self):
+        return Client.for_portal(self.config)
+
+    def sign_in_lookup(self, email):
+        """Who is this address? {"staff": [...], "guardian_of": [...]} (pupils, as `portal`)."""
+        return self.as_portal().post("pupils", "/api/v1/sign-in/lookup", {"email": email})
+
+    def send_sign_in_link(self, email, url, expires_at):
+        """Ask notify to email a one-time sign-in link (as `portal`)."""
+        return self.as_portal().post("notify", "/api/v1/sign-in-links", {
+            "email": email, "url": url, "expires_at": expires_at.isoformat()})
 
 
-def send_sign_in_link(email, url, expires_at):
-    """Ask notify to email a one-time sign-in link (as `portal`)."""
-    return Client.for_portal().post("notify", "/api/v1/sign-in-links", {
-        "email": email, "url": url, "expires_at": expires_at.isoformat()})
+class ServicesProvider(DependencyProvider):
+    """`services = ServicesProvider()`: the services' APIs with the portal's settings."""
+
+    def setup(self):
+        self.value = Services(load(PortalConfig, self.container.service_name))
+
+    def get_dependency(self, worker_ctx):
+        return self.value

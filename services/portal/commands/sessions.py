@@ -1,17 +1,18 @@
-"""The portal's queries and writes: sessions, one-time link tokens, OpenID
-Connect login states and rate limits. Secrets arrive here in clear and are
-stored only as SHA-256 hashes; nothing here logs them."""
+"""Sign-in's writes: sessions, one-time link tokens, OpenID Connect login states
+and rate limits (their reads: queries.py). Secrets arrive here in clear and are
+stored only as SHA-256 hashes; nothing here logs them. The durations are
+PortalConfig's defaults; the entrypoints pass the configured ones."""
 
 import hashlib
 import secrets
-import uuid
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
 from services.common.db import utcnow
+from services.common.ids import new_id
 
-from .models import link_tokens, login_states, rate_limits, sessions
+from ..models import link_tokens, login_states, rate_limits, sessions
 
 IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=10)
@@ -33,7 +34,7 @@ def create_session(db, sub, name, method, choices):
     """A new session for a person who has proved who they are; returns (row id, cookie value).
     The person still has to choose among `choices` when there are several."""
     token, now = new_secret(), utcnow()
-    row = {"id": str(uuid.uuid4()), "token_hash": digest(token), "csrf_token": new_secret(),
+    row = {"id": new_id(), "token_hash": digest(token), "csrf_token": new_secret(),
            "sub": sub, "name": name, "method": method, "choices": choices, "org_id": None,
            "org_name": None, "org_kind": None, "roles": [], "pupils": [], "created_at": now,
            "last_seen_at": now, "ended_at": None}
@@ -56,25 +57,6 @@ def choose(db, session_id, index):
     return True
 
 
-def find_session(db, token, now=None):
-    """The live session for a cookie value, touched; None when unknown, ended or timed out."""
-    if not token:
-        return None
-    now = now or utcnow()
-    with db.unit_of_work() as uow:
-        row = uow.session.execute(select(sessions).where(
-            sessions.c.token_hash == digest(token), sessions.c.ended_at.is_(None))).first()
-        if row is None:
-            return None
-        if now - row.last_seen_at > IDLE or now - row.created_at > ABSOLUTE:
-            uow.session.execute(update(sessions).where(sessions.c.id == row.id)
-                                .values(ended_at=now))
-            return None
-        uow.session.execute(update(sessions).where(sessions.c.id == row.id)
-                            .values(last_seen_at=now))
-    return row
-
-
 def end_session(db, session_id):
     with db.unit_of_work() as uow:
         uow.session.execute(update(sessions).where(
@@ -91,23 +73,16 @@ def end_all_sessions(db, sub):
 
 # -- one-time links ------------------------------------------------------------------
 
-def create_link(db, email, now=None):
+def create_link(db, email, now=None, ttl=LINK_TTL):
     """A one-time sign-in link token for an address; returns (token, expires_at)."""
     token, now = new_secret(), now or utcnow()
-    expires = now + LINK_TTL
+    expires = now + ttl
     with db.unit_of_work() as uow:
         uow.session.execute(link_tokens.insert().values(
             token_hash=digest(token), email=email, created_at=now, expires_at=expires))
         uow.session.execute(delete(link_tokens).where(
             link_tokens.c.expires_at < now - timedelta(days=1)))
     return token, expires
-
-
-def link_is_usable(db, token, now=None):
-    now = now or utcnow()
-    with db.session() as s:
-        row = s.execute(select(link_tokens).where(link_tokens.c.token_hash == digest(token))).first()
-    return row is not None and row.used_at is None and row.expires_at > now
 
 
 def use_link(db, token, now=None):
@@ -126,16 +101,16 @@ def use_link(db, token, now=None):
 
 # -- OpenID Connect login states ----------------------------------------------------------
 
-def save_login_state(db, state, nonce, code_verifier):
+def save_login_state(db, state, nonce, code_verifier, ttl=STATE_TTL):
     now = utcnow()
     with db.unit_of_work() as uow:
         uow.session.execute(login_states.insert().values(
             state_hash=digest(state), nonce=nonce, code_verifier=code_verifier, created_at=now))
         uow.session.execute(delete(login_states).where(
-            login_states.c.created_at < now - STATE_TTL))
+            login_states.c.created_at < now - ttl))
 
 
-def take_login_state(db, state):
+def take_login_state(db, state, ttl=STATE_TTL):
     """The (nonce, code_verifier) saved for a state, once; None when unknown or stale."""
     if not state:
         return None
@@ -146,7 +121,7 @@ def take_login_state(db, state):
             return None
         uow.session.execute(delete(login_states).where(
             login_states.c.state_hash == row.state_hash))
-    if utcnow() - row.created_at > STATE_TTL:
+    if utcnow() - row.created_at > ttl:
         return None
     return row.nonce, row.code_verifier
 

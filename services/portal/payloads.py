@@ -1,0 +1,1 @@
+"""The portal publishes no events: it reads and writes through the services' APIs only."""
