@@ -1,38 +1,98 @@
-"""Pupils rules in plain Python (no nameko, no SQL).
+"""Pupils rules in plain Python (no nameko, no SQL, no HTTP).
 
-SEN register rules (DESIGN.md §5), census readiness, the EHC statutory clock
-(calendar weeks, lawful pauses) and reminders counted in England working days.
+The SEN register (E/K/N and ranked census needs: the combinations the school census
+accepts), census readiness, the EHC statutory clock (calendar weeks, lawful pauses),
+reminders counted in England working days, erasure and the reading of MIS exports.
+Closed code sets are StrEnums (their values are what is stored and sent).
 """
 
-import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 
-import holidays
-
+from services.common.access import PUPIL_SCHOOLS
+from services.common.errors import Conflict, RuleBroken
+from services.contracts import school_calendar
 from services.contracts.names import year_group_name
 from services.contracts.sen import NEED_TYPE_AREA, is_temporary_upn, validate_upn
 
-PUPIL_ORG_KINDS = ("trust_school", "arb")  # organisations that keep pupils here
+PUPIL_ORG_KINDS = PUPIL_SCHOOLS  # organisations that keep pupils here (trust school, ARB)
 
 
-def new_organisation(data, *, actor, now):
-    return {
-        "id": str(uuid.uuid4()),
-        "name": data["name"].strip(),
-        "kind": data["kind"],
-        "urn": data.get("urn"),
-        "laestab": data.get("laestab"),
-        "phase": data.get("phase"),
-        "contact_email": data.get("contact_email"),
-        "onboarded_at": now,
-        "onboarded_by": actor,
-    }
+class SenStatus(StrEnum):
+    """SEN provision as the school census records it."""
+
+    EHC_PLAN = "E"
+    SEN_SUPPORT = "K"
+    NO_SEN = "N"
 
 
-def onboarded_event(org):
-    return {"org_id": org.id, "name": org.name, "urn": org.urn, "laestab": org.laestab,
-            "kind": org.kind, "contact_email": org.contact_email}
+ON_SEN_REGISTER = (SenStatus.EHC_PLAN, SenStatus.SEN_SUPPORT)
+NO_SPECIALIST_ASSESSMENT = "NSA"  # the census need code for "no specialist assessment"
+
+
+class PassportStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+class ErasureMode(StrEnum):
+    ERASED = "erased"
+    ANONYMISED = "anonymised"
+
+
+class Severity(StrEnum):
+    """A census issue: the census would reject it (error), or DfE's checks query it."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+def upn_unavailable():
+    """The same answer whether the UPN is on the caller's roll or another school's,
+    so a school cannot learn of a pupil elsewhere (issue 11)."""
+    return Conflict("This UPN cannot be used for a new record", errors={"upn": [
+        "Cannot be used: check your roll; a pupil joining from another school of the "
+        "trust is moved by the trust"]})
+
+
+def check_upn_replacement(current, new):
+    """Only a temporary UPN may be replaced, and only by a permanent one."""
+    if current and not is_temporary_upn(current):
+        raise RuleBroken("Only a temporary UPN can be replaced",
+                         errors={"upn": ["The pupil already has a permanent UPN"]})
+    if is_temporary_upn(new):
+        raise RuleBroken("Replace a temporary UPN with the permanent one",
+                         errors={"upn": ["The new UPN is temporary"]})
+
+
+def check_sen_change(current, new, effective):
+    """`current` (the open register entry: status, primary, secondary, starts_on) may
+    close on `effective` for `new` (status, primary, secondary)."""
+    if (current.status, current.primary_need, current.secondary_need) == new:
+        raise Conflict("The pupil already has this SEN provision and these needs",
+                       errors={"sen_status": ["Unchanged"]})
+    if effective < current.starts_on:
+        raise RuleBroken("The change cannot predate the open entry",
+                         errors={"effective_date": [
+                             f"Must not be before {current.starts_on.isoformat()}"]})
+
+
+def check_move(to_kind, to_org_id, from_org_id):
+    """A pupil moves only to another school or ARB of the trust (`to_kind` None: no
+    such organisation)."""
+    if to_kind not in PUPIL_ORG_KINDS:
+        raise RuleBroken("Pupils move only to a school or ARB of the trust",
+                         errors={"to_org_id": ["Not a school or ARB of the trust"]})
+    if to_org_id == from_org_id:
+        raise RuleBroken("The pupil is already there",
+                         errors={"to_org_id": ["The pupil's current organisation"]})
+
+
+def check_publishable(status):
+    if status == PassportStatus.PUBLISHED:
+        raise Conflict("This version is already published",
+                       errors={"version": ["Already published"]})
 
 
 # -- SEN register -------------------------------------------------------------------
@@ -54,30 +114,25 @@ def need_types_of_area(area):
 def sen_errors(status, primary, secondary):
     """{field: [reason]} for a combination the census rejects; {} when it is fine."""
     errors = {}
-    if status in ("E", "K") and not primary:
+    nsa, support = NO_SPECIALIST_ASSESSMENT, SenStatus.SEN_SUPPORT
+    if status in ON_SEN_REGISTER and not primary:
         errors["primary_need"] = [f"A pupil on {status} needs a primary need"]
-    if status == "N" and primary:
+    if status == SenStatus.NO_SEN and primary:
         errors["primary_need"] = ["A pupil with no SEN (N) has no primary need"]
-    if status == "N" and secondary:
+    if status == SenStatus.NO_SEN and secondary:
         errors["secondary_need"] = ["A pupil with no SEN (N) has no secondary need"]
     for field, code in (("primary_need", primary), ("secondary_need", secondary)):
-        if code == "NSA" and status != "K":
+        if code == nsa and status != support:
             errors.setdefault(field, []).append("NSA is only allowed with SEN support (K)")
-    if secondary == "NSA" and status == "K" and primary:
+    if secondary == nsa and status == support and primary:
         errors["secondary_need"] = ["NSA (no specialist assessment) cannot rank second"]
-    if primary == "NSA" and secondary and status == "K":
+    if primary == nsa and secondary and status == support:
         errors["secondary_need"] = ["A pupil recorded as NSA has no secondary need"]
     if secondary and not primary and "secondary_need" not in errors:
         errors["secondary_need"] = ["A secondary need needs a primary need"]
     if secondary and secondary == primary:
         errors["secondary_need"] = ["The secondary need must differ from the primary need"]
     return errors
-
-
-def sen_event(pupil):
-    return {"pupil_id": pupil.id, "org_id": pupil.org_id, "sen_status": pupil.sen_status,
-            "primary_need": pupil.primary_need, "secondary_need": pupil.secondary_need,
-            "areas_of_need": areas_of_need(pupil.primary_need, pupil.secondary_need)}
 
 
 def census_issues(pupil, *, has_issued_plan, census_date=None):
@@ -94,7 +149,7 @@ def census_issues(pupil, *, has_issued_plan, census_date=None):
                                      pupil.secondary_need).items():
         for reason in reasons:
             issues.append({"rule": "sen_need", "field": field, "detail": reason})
-    if pupil.sen_status not in ("E", "K", "N"):
+    if pupil.sen_status not in tuple(SenStatus):
         issues.append({"rule": "sen_provision", "field": "sen_status",
                        "detail": "SEN provision must be E, K or N"})
     try:
@@ -104,7 +159,7 @@ def census_issues(pupil, *, has_issued_plan, census_date=None):
                            "detail": "The pupil still has a temporary UPN"})
     except ValueError as exc:
         issues.append({"rule": "upn_invalid", "field": "upn", "detail": str(exc)})
-    if pupil.sen_status == "E" and not has_issued_plan:
+    if pupil.sen_status == SenStatus.EHC_PLAN and not has_issued_plan:
         issues.append({"rule": "ehcp_missing", "field": "sen_status",
                        "detail": "Provision E needs an issued EHC plan"})
     not_followed = bool(getattr(pupil, "nc_not_followed", False))
@@ -115,14 +170,15 @@ def census_issues(pupil, *, has_issued_plan, census_date=None):
         issues.append({"rule": "date_of_birth_missing", "field": "date_of_birth",
                        "detail": "The census needs a date of birth"})
     for issue in issues:
-        issue["severity"] = "error"
+        issue["severity"] = Severity.ERROR
     if census_date and pupil.date_of_birth and pupil.year_group is not None:
         expected = expected_year_group(pupil.date_of_birth, census_date)
         if expected != pupil.year_group and -2 <= expected <= 14:
             # DfE's census validation queries this, and accepts an explanation: pupils
             # with SEN are often taught out of their chronological year group.
             issues.append({
-                "rule": "year_group_not_expected", "field": "year_group", "severity": "warning",
+                "rule": "year_group_not_expected", "field": "year_group",
+                "severity": Severity.WARNING,
                 "detail": f"Recorded as {year_group_name(pupil.year_group)}; a pupil born "
                           f"{pupil.date_of_birth.strftime('%-d %B %Y')} is "
                           f"{year_group_name(expected)} by age on 31 August (DfE school "
@@ -150,7 +206,9 @@ def next_census_date(today):
 def erasure_mode(*, sen_status, has_plan):
     """Erase outright unless the law requires the SEN record to be kept: a pupil with
     an EHC plan or on the SEN register (records kept to DOB + 25 years) is anonymised."""
-    return "anonymised" if has_plan or sen_status in ("E", "K") else "erased"
+    if has_plan or sen_status in ON_SEN_REGISTER:
+        return ErasureMode.ANONYMISED
+    return ErasureMode.ERASED
 
 
 # -- EHC plans: the statutory clock --------------------------------------------------
@@ -164,18 +222,44 @@ def erasure_mode(*, sen_status, has_plan):
 #   reg. 18(1)/(2) phase transfers; reg. 20(10) the decision after a review (4 weeks);
 #   reg. 22(5) the final amended plan (8 weeks from the amendment notice).
 
-STEP_WEEKS = {"decision_to_assess": 6, "decision_to_issue": 16, "final_plan": 20}
-STEP_DONE_FIELD = {"decision_to_assess": "decision_to_assess_on",
-                   "decision_to_issue": "decision_to_issue_on",
-                   "final_plan": "issued_on",
-                   "phase_transfer": "phase_transfer_amended_on"}
+
+
+class EhcStep(StrEnum):
+    """The statutory deadlines of an EHC plan, in the order they fall."""
+
+    DECISION_TO_ASSESS = "decision_to_assess"
+    DECISION_TO_ISSUE = "decision_to_issue"
+    FINAL_PLAN = "final_plan"
+    DRAFT_COMMENTS = "draft_comments"
+    ANNUAL_REVIEW = "annual_review"
+    REVIEW_DECISION = "review_decision"
+    AMENDED_PLAN = "amended_plan"
+    PHASE_TRANSFER = "phase_transfer"
+
+
+STEP_WEEKS = {EhcStep.DECISION_TO_ASSESS: 6, EhcStep.DECISION_TO_ISSUE: 16,
+              EhcStep.FINAL_PLAN: 20}
+STEP_DONE_FIELD = {EhcStep.DECISION_TO_ASSESS: "decision_to_assess_on",
+                   EhcStep.DECISION_TO_ISSUE: "decision_to_issue_on",
+                   EhcStep.FINAL_PLAN: "issued_on",
+                   EhcStep.PHASE_TRANSFER: "phase_transfer_amended_on"}
+# the dates of a plan's steps, each on or after the one before (the plan's record)
+STEP_ORDER = ("request_date", "decision_to_assess_on", "decision_to_issue_on", "issued_on",
+              "last_review_on")
 
 # reg. 18(1)(a): a transfer between phases of education — reviewed and amended *before*
 # 15 February of the calendar year of the transfer; reg. 18(1)(b): from secondary school
 # to a post-16 institution — *before* 31 March; reg. 18(2): between post-16
 # institutions — at least 5 months before the transfer.
-PHASE_TRANSFER_KINDS = ("between_phases", "secondary_to_post16", "between_post16")
-PHASE_TRANSFER_BEFORE = {"between_phases": (2, 15), "secondary_to_post16": (3, 31)}
+class PhaseTransferKind(StrEnum):
+    BETWEEN_PHASES = "between_phases"            # reg. 18(1)(a)
+    SECONDARY_TO_POST16 = "secondary_to_post16"  # reg. 18(1)(b)
+    BETWEEN_POST16 = "between_post16"            # reg. 18(2)
+
+
+PHASE_TRANSFER_KINDS = tuple(PhaseTransferKind)
+PHASE_TRANSFER_BEFORE = {PhaseTransferKind.BETWEEN_PHASES: (2, 15),
+                         PhaseTransferKind.SECONDARY_TO_POST16: (3, 31)}
 POST16_TRANSFER_MONTHS = 5
 
 # The exceptions to the 6-, 16- and 20-week limits (reg. 5(4), 10(4), 13(3)); each
@@ -183,11 +267,19 @@ POST16_TRANSFER_MONTHS = 5
 # at least 4 weeks; (b) exceptional personal circumstances affecting the child or the
 # child's parent; (c) the child or parent absent from the area for a continuous period
 # of at least 4 weeks.
-LAWFUL_PAUSES = ("school_closure", "exceptional_personal_circumstances", "absent_from_area")
-FOUR_WEEK_PAUSES = ("school_closure", "absent_from_area")
+class PauseReason(StrEnum):
+    SCHOOL_CLOSURE = "school_closure"                                          # (a)
+    EXCEPTIONAL_PERSONAL_CIRCUMSTANCES = "exceptional_personal_circumstances"  # (b)
+    ABSENT_FROM_AREA = "absent_from_area"                                      # (c)
+    MISSED_APPOINTMENT = "missed_appointment"  # not a pause: refused with the reason
+
+
+LAWFUL_PAUSES = (PauseReason.SCHOOL_CLOSURE, PauseReason.EXCEPTIONAL_PERSONAL_CIRCUMSTANCES,
+                 PauseReason.ABSENT_FROM_AREA)
+FOUR_WEEK_PAUSES = (PauseReason.SCHOOL_CLOSURE, PauseReason.ABSENT_FROM_AREA)
 PAUSE_RULE = "SEND Regulations 2014 reg. 5(4), 10(4) and 13(3)"
 NOT_PAUSES = {
-    "missed_appointment": (
+    PauseReason.MISSED_APPOINTMENT: (
         "A missed appointment is an exception only to the 6-week deadline for advice and "
         "information from other bodies (SEND Regulations 2014 reg. 8; Code of Practice "
         "9.43), not to the 6-, 16- or 20-week limits: only the exceptions of " + PAUSE_RULE
@@ -195,7 +287,13 @@ NOT_PAUSES = {
 }
 PAUSE_REASONS = LAWFUL_PAUSES + tuple(NOT_PAUSES)
 
-REVIEW_DECISIONS = ("keep", "amend", "cease")
+class ReviewDecision(StrEnum):
+    KEEP = "keep"
+    AMEND = "amend"
+    CEASE = "cease"
+
+
+REVIEW_DECISIONS = tuple(ReviewDecision)
 REVIEW_DECISION_WEEKS = 4    # reg. 20(10)
 AMENDED_PLAN_WEEKS = 8       # reg. 22(5)
 DRAFT_COMMENT_DAYS = 15      # reg. 13(1)(b)
@@ -227,7 +325,8 @@ def pause_errors(reason, starts_on, ends_on, *, request_date, issued_on=None):
     if ends_on is not None and reason in FOUR_WEEK_PAUSES:
         days = (ends_on - starts_on).days
         if days < 28:
-            what = ("The school or college must be closed" if reason == "school_closure"
+            what = ("The school or college must be closed"
+                    if reason == PauseReason.SCHOOL_CLOSURE
                     else "The child or parent must be absent from the area")
             return {"ends_on": [f"{what} for a continuous period of at least 4 weeks "
                                 f"({PAUSE_RULE}, exception (a)/(c)); this is {days} days"]}
@@ -282,8 +381,8 @@ def phase_transfer_last_day(kind, year, transfer_on=None):
     14 February (before 15 February) between phases, 30 March (before 31 March) from
     secondary school to post-16, and 5 months before the transfer between post-16
     institutions (needs the transfer date). None when it cannot be known yet."""
-    kind = kind or "between_phases"
-    if kind == "between_post16":
+    kind = kind or PhaseTransferKind.BETWEEN_PHASES
+    if kind == PhaseTransferKind.BETWEEN_POST16:
         return add_months(transfer_on, -POST16_TRANSFER_MONTHS) if transfer_on else None
     if year is None:
         return None
@@ -295,10 +394,11 @@ def plan_record_errors(plan):
     fit together; {} when they do."""
     errors = {}
     kind = getattr(plan, "phase_transfer_kind", None)
-    if kind == "between_post16" and not getattr(plan, "phase_transfer_on", None):
+    post16 = PhaseTransferKind.BETWEEN_POST16
+    if kind == post16 and not getattr(plan, "phase_transfer_on", None):
         errors["phase_transfer_on"] = ["Required for a move between post-16 institutions: "
                                        "the review is due 5 months before it (reg. 18(2))"]
-    if kind and kind != "between_post16" and not (plan.phase_transfer_year or getattr(
+    if kind and kind != post16 and not (plan.phase_transfer_year or getattr(
             plan, "phase_transfer_on", None)):
         errors["phase_transfer_year"] = ["Required with a phase transfer kind (reg. 18(1))"]
     decided_on = getattr(plan, "review_decision_on", None)
@@ -316,6 +416,67 @@ def plan_record_errors(plan):
         if value and first and value < first:
             errors[field] = [f"Must not be before {name} ({after})"]
     return errors
+
+
+def plan_update_errors(plan):
+    """{field: [reason]} for a plan whose recorded steps are out of order (each on or
+    after the one before), amended before it was issued, or whose records do not fit
+    together (plan_record_errors); {} when the plan is consistent."""
+    errors = {}
+    previous_field, previous = STEP_ORDER[0], plan.request_date
+    for field in STEP_ORDER[1:]:
+        value = getattr(plan, field)
+        if value is None:
+            continue
+        if value < previous:
+            errors[field] = [f"Must not be before {previous_field}"]
+        previous_field, previous = field, value
+    if plan.phase_transfer_amended_on and not plan.issued_on:
+        errors["phase_transfer_amended_on"] = ["The plan has not been issued"]
+    errors.update(plan_record_errors(plan))
+    return errors
+
+
+def check_plan(plan, detail="The plan's dates are out of order"):
+    errors = plan_update_errors(plan)
+    if errors:
+        raise RuleBroken(detail, errors=errors)
+
+
+def check_new_plan(plan, has_plan):
+    """A pupil has one EHC plan record; a new one's phase transfer needs its date."""
+    if has_plan:
+        raise Conflict("The pupil already has an EHC plan record",
+                       errors={"request_date": ["A plan already exists"]})
+    errors = plan_record_errors(plan)
+    if errors:
+        raise RuleBroken("The phase transfer needs its date", errors=errors)
+
+
+def check_pause(reason, starts_on, ends_on, *, request_date, issued_on=None, others=()):
+    """A new pause must be lawful and overlap none of `others` (Pause)."""
+    errors = pause_errors(reason, starts_on, ends_on, request_date=request_date,
+                          issued_on=issued_on)
+    if errors:
+        raise RuleBroken("Not a lawful pause of the statutory clock (" + PAUSE_RULE + ")",
+                         errors=errors)
+    for other in others:
+        end = other.ends_on or date.max
+        if starts_on <= end and (ends_on or date.max) >= other.starts_on:
+            raise Conflict("Pauses must not overlap", errors={"starts_on": ["Overlaps a pause"]})
+
+
+def check_pause_end(pause, ends_on, *, request_date):
+    """An open pause (`pause`: reason, starts_on, ends_on) may end on `ends_on`."""
+    if pause.ends_on is not None:
+        raise Conflict("The pause has already ended", errors={"ends_on": ["Already ended"]})
+    if ends_on < pause.starts_on:
+        raise RuleBroken("A pause ends after it starts",
+                         errors={"ends_on": ["Must not be before starts_on"]})
+    errors = pause_errors(pause.reason, pause.starts_on, ends_on, request_date=request_date)
+    if errors:
+        raise RuleBroken("Not a lawful pause of the statutory clock (" + PAUSE_RULE + ")",
+                         errors=errors)
 
 
 def _done_since(value, since):
@@ -337,9 +498,9 @@ def plan_deadlines(plan, pauses):
             break
         out[step] = {"due": clock_deadline(plan.request_date, weeks, pauses),
                      "done_on": getattr(plan, STEP_DONE_FIELD[step])}
-        if step == "decision_to_assess" and plan.assessment_refused:
+        if step == EhcStep.DECISION_TO_ASSESS and plan.assessment_refused:
             stopped = True
-        if step == "decision_to_issue" and plan.issue_refused:
+        if step == EhcStep.DECISION_TO_ISSUE and plan.issue_refused:
             stopped = True
     draft_sent = getattr(plan, "draft_plan_sent_on", None)
     if draft_sent and not stopped:
@@ -347,29 +508,29 @@ def plan_deadlines(plan, pauses):
         # amendments, reg. 22(2)(c)); done when the comments arrive or the plan is issued
         comments = getattr(plan, "draft_comments_on", None)
         finished = getattr(plan, "amended_plan_issued_on", None) or plan.issued_on
-        out["draft_comments"] = {
+        out[EhcStep.DRAFT_COMMENTS] = {
             "due": draft_sent + timedelta(days=DRAFT_COMMENT_DAYS),
             "done_on": _done_since(comments, draft_sent) or _done_since(finished, draft_sent)}
     if plan.issued_on:
         last = plan.last_review_on or plan.issued_on
         # done by recording the review: last_review_on moves and a new due date follows
-        out["annual_review"] = {"due": annual_review_last_day(last), "done_on": None}
+        out[EhcStep.ANNUAL_REVIEW] = {"due": annual_review_last_day(last), "done_on": None}
     if plan.last_review_on and plan.issued_on:
         decided = _done_since(getattr(plan, "review_decision_on", None), plan.last_review_on)
-        out["review_decision"] = {
+        out[EhcStep.REVIEW_DECISION] = {
             "due": plan.last_review_on + timedelta(weeks=REVIEW_DECISION_WEEKS),
             "done_on": decided}
-        if decided and getattr(plan, "review_decision", None) == "amend":
+        if decided and getattr(plan, "review_decision", None) == ReviewDecision.AMEND:
             notice = _done_since(getattr(plan, "amendment_notice_on", None),
                                  plan.last_review_on) or decided
-            out["amended_plan"] = {
+            out[EhcStep.AMENDED_PLAN] = {
                 "due": notice + timedelta(weeks=AMENDED_PLAN_WEEKS),
                 "done_on": _done_since(getattr(plan, "amended_plan_issued_on", None), notice)}
     kind = getattr(plan, "phase_transfer_kind", None)
     transfer_on = getattr(plan, "phase_transfer_on", None)
     if plan.issued_on and (plan.phase_transfer_year or transfer_on):
         year = plan.phase_transfer_year or transfer_on.year
-        out["phase_transfer"] = {"due": phase_transfer_last_day(kind, year, transfer_on),
+        out[EhcStep.PHASE_TRANSFER] = {"due": phase_transfer_last_day(kind, year, transfer_on),
                                  "done_on": plan.phase_transfer_amended_on}
     return out
 
@@ -381,14 +542,15 @@ def overdue_deadlines(plan, pauses, today):
 
 
 class WorkingDays:
-    """England working days (weekends and bank holidays off), from `holidays`."""
+    """The platform's one calendar of England working days (weekends and bank holidays
+    off: services/contracts/school_calendar.py), seen from the EHC clock: counted
+    backwards from a deadline, with any extra days off (`extra_holidays`)."""
 
     def __init__(self, extra_holidays=()):
-        self._cal = holidays.country_holidays("GB", subdiv="ENG")
         self._extra = set(extra_holidays)
 
     def is_working_day(self, day):
-        return day.weekday() < 5 and day not in self._cal and day not in self._extra
+        return school_calendar.is_working_day(day) and day not in self._extra
 
     def subtract(self, day, n):
         """The working day `n` working days before `day`."""
@@ -408,15 +570,18 @@ class Reminder:
     due_date: date
 
     @property
+    def is_annual_review(self):
+        return self.deadline == EhcStep.ANNUAL_REVIEW
+
+    @property
     def event_type(self):
-        return "ehcp.review_due" if self.deadline == "annual_review" else "ehcp.deadline_at_risk"
+        """The event this reminder is (its payload: payloads.ehcp_reminder)."""
+        from .payloads import ehcp_reminder_type
+        return ehcp_reminder_type(self)
 
     def event_data(self):
-        data = {"pupil_id": self.pupil_id, "org_id": self.org_id, "plan_id": self.plan_id,
-                "due_date": self.due_date.isoformat()}
-        if self.deadline != "annual_review":
-            data["deadline"] = self.deadline
-        return data
+        from .payloads import ehcp_reminder
+        return ehcp_reminder(self)
 
 
 def due_reminders(plans, today, *, lead_working_days, working_days, already_sent=frozenset()):
@@ -482,12 +647,13 @@ _YEAR_WORDS = {"n1": -2, "nursery1": -2, "fs1": -2, "n2": -1, "nursery2": -1, "f
                "yrn1": -2, "yrn2": -1, "yearn1": -2, "yearn2": -1}
 _X_WORDS = {"x", "ncx", "yearx", "notfollowingnc", "ncnotfollowed",
             "nationalcurriculumnotfollowed", "notfollowingthenationalcurriculum"}
+_E, _K, _N = SenStatus.EHC_PLAN, SenStatus.SEN_SUPPORT, SenStatus.NO_SEN
 _SEN_WORDS = {
-    "e": "E", "ehcplan": "E", "ehcp": "E", "ehc": "E", "educationhealthandcareplan": "E",
-    "eehcplan": "E",
-    "k": "K", "sensupport": "K", "ksensupport": "K", "support": "K",
-    "n": "N", "nosen": "N", "none": "N", "nospecialeducationalneed": "N",
-    "nospecialeducationalneeds": "N", "nnosen": "N", "notsen": "N",
+    "e": _E, "ehcplan": _E, "ehcp": _E, "ehc": _E, "educationhealthandcareplan": _E,
+    "eehcplan": _E,
+    "k": _K, "sensupport": _K, "ksensupport": _K, "support": _K,
+    "n": _N, "nosen": _N, "none": _N, "nospecialeducationalneed": _N,
+    "nospecialeducationalneeds": _N, "nnosen": _N, "notsen": _N,
 }
 
 

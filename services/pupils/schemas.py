@@ -5,6 +5,7 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from services.common.access import Role
 from services.common.auth import ROLES
 from services.common.paging import MAX_OFFSET, PageQuerySchema, page_schema
 from services.contracts.events import ORG_KINDS
@@ -489,6 +490,15 @@ class OverduePlanListSchema(Schema):
 
 class OverdueQuerySchema(Schema):
     org_id = fields.String()  # trust_admin: one organisation
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")),
+                           metadata={"description": "csv or xlsx: the list as a spreadsheet "
+                                     "with each pupil's name, UPN, year and class"})
+
+
+class EhcPlanQuerySchema(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "pdf")),
+                           metadata={"description": "pdf: the plan's timeline, its statutory "
+                                     "dates and their status"})
 
 
 class EhcPlanListSchema(Schema):
@@ -579,7 +589,7 @@ class ErasureResultSchema(Schema):
 
 # Roles a staff membership may carry: every kit role but the parent's (a guardian is
 # known from the pupils' guardians) and the portal's own service principal.
-STAFF_ROLES = tuple(sorted(ROLES - {"parent", "portal"}))
+STAFF_ROLES = tuple(sorted(ROLES - {Role.PARENT, Role.PORTAL}))
 
 
 def _lower(value):
