@@ -55,9 +55,9 @@ class ImportReport:
         """The rejected rows as CSV on `out` (a text file): the original header and cells,
         plus a Reason column (replaced if the file already had one). Returns the count."""
         header = list(self.header)
-        norm = [domain._norm(h) for h in header]
-        reason_at = norm.index(domain._norm(domain.REASON_COLUMN)) \
-            if domain._norm(domain.REASON_COLUMN) in norm else None
+        norm = [domain.mis._norm(h) for h in header]
+        reason_at = norm.index(domain.mis._norm(domain.REASON_COLUMN)) \
+            if domain.mis._norm(domain.REASON_COLUMN) in norm else None
         if reason_at is None:
             header.append(domain.REASON_COLUMN)
         writer = csv.writer(out, lineterminator="\r\n")
