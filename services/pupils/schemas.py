@@ -678,20 +678,12 @@ class SignInLookupResultSchema(Schema):
 
 # -- what a parent may read: the published passport, the EHC plan's dates ------------
 
-class ParentPassportSchema(Schema):
+class ParentPassportSchema(PassportVersionSchema):
     """A published passport version as the child's parent reads it (no drafts, no
     staff identities)."""
 
-    id = fields.String()
-    version = fields.Integer()
-    status = fields.String()
-    about_me = fields.String()
-    strengths = fields.String()
-    needs = fields.String()
-    what_helps = fields.String()
-    what_does_not_help = fields.String()
-    pupil_voice = fields.String()
-    published_at = fields.DateTime(allow_none=True)
+    class Meta:
+        exclude = ("org_id", "created_at", "created_by")
 
 
 class ParentPassportVersionsSchema(Schema):

@@ -6,7 +6,6 @@ from types import SimpleNamespace
 from sqlalchemy import select
 
 from services.common import access
-from services.common.errors import NotFound
 from services.documents.responses import pupil_summary
 
 from .. import domain
@@ -16,7 +15,7 @@ from ..models import (
     Organisation,
     Pupil,
 )
-from .scope import audit, readable_pupil, scoped_org_id
+from .scope import audit, one_or_404, readable_pupil, scoped_org_id
 
 # -- EHC plans -----------------------------------------------------------------------
 
@@ -36,11 +35,8 @@ def plan_view(session, plan):
 
 
 def get_plan(session, pupil, plan_id):
-    plan = session.execute(select(EhcPlan).where(
-        EhcPlan.id == plan_id, EhcPlan.pupil_id == pupil.id)).scalar_one_or_none()
-    if plan is None:
-        raise NotFound("No such EHC plan")
-    return plan
+    return one_or_404(session, select(EhcPlan).where(
+        EhcPlan.id == plan_id, EhcPlan.pupil_id == pupil.id), "EHC plan")
 
 
 def has_plan(session, pupil_id):

@@ -30,16 +30,22 @@ def is_parent(principal):
     return Role.PARENT in principal.roles and not principal.has_any(access.PUPIL_READERS)
 
 
-def get_pupil(session, principal, pupil_id, *, lock=False):
-    """The pupil, or 404 when it does not exist or belongs to another organisation."""
-    stmt = select(Pupil).where(Pupil.id == pupil_id, Pupil.anonymised_at.is_(None),
-                               *scope(principal))
+def one_or_404(session, stmt, what, *, lock=False):
+    """The one row `stmt` selects (locked for update with `lock`), or 404 "No such
+    `what`" (also when the caller may not see it)."""
     if lock:
         stmt = stmt.with_for_update()
-    pupil = session.execute(stmt).scalar_one_or_none()
-    if pupil is None:
-        raise NotFound("No such pupil")
-    return pupil
+    row = session.execute(stmt).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"No such {what}")
+    return row
+
+
+def get_pupil(session, principal, pupil_id, *, lock=False):
+    """The pupil, or 404 when it does not exist or belongs to another organisation."""
+    return one_or_404(session, select(Pupil).where(
+        Pupil.id == pupil_id, Pupil.anonymised_at.is_(None), *scope(principal)),
+        "pupil", lock=lock)
 
 
 def parent_pupil(session, principal, pupil_id):

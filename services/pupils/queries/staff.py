@@ -1,11 +1,9 @@
 """Reads of the staff directory, and the portal's sign-in lookup."""
 
-
 from sqlalchemy import func, select
 
 from services.common import access
 from services.common.access import Role
-from services.common.errors import NotFound
 
 from ..models import (
     Guardian,
@@ -13,6 +11,7 @@ from ..models import (
     Pupil,
     StaffMember,
 )
+from .scope import one_or_404
 
 # -- the staff directory and the sign-in lookup --------------------------------------
 
@@ -45,13 +44,8 @@ def staff_page(db, principal, query):
 
 
 def get_member(session, principal, member_id, *, lock=False):
-    stmt = select(StaffMember).where(StaffMember.id == member_id, *staff_scope(principal))
-    if lock:
-        stmt = stmt.with_for_update()
-    member = session.execute(stmt).scalar_one_or_none()
-    if member is None:
-        raise NotFound("No such staff member")
-    return member
+    return one_or_404(session, select(StaffMember).where(
+        StaffMember.id == member_id, *staff_scope(principal)), "staff member", lock=lock)
 
 
 def staff_member(db, principal, member_id):
