@@ -5,7 +5,7 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from services.common.access import Role
+from services.common.access import OrgKind, Role
 from services.common.auth import ROLES
 from services.common.paging import MAX_OFFSET, PageQuerySchema, page_schema
 from services.contracts.events import ORG_KINDS
@@ -36,7 +36,7 @@ class OrganisationCreateSchema(Schema):
 
     @validates_schema
     def _schools_have_numbers(self, data, **kwargs):
-        if data["kind"] != "trust":
+        if data["kind"] != OrgKind.TRUST:
             errors = {k: ["Required for a school or ARB"] for k in ("urn", "laestab")
                       if not data.get(k)}
             if errors:
