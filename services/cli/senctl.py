@@ -195,13 +195,14 @@ def cmd_pupils_import(args):
 
     import click
 
+    from services.common.access import PUPIL_SCHOOLS
     from services.common.errors import DomainError
     from services.common.problems import Problem
-    from services.pupils import domain, queries
+    from services.pupils import queries
     from services.pupils.commands import imports
     db = _pupils_db()
     org = queries.find_organisation(db, args.org)
-    if org is None or org.kind not in domain.PUPIL_ORG_KINDS:
+    if org is None or org.kind not in PUPIL_SCHOOLS:
         explain("import the pupils",
                 f"there is no trust school or ARB with the id, URN or LAESTAB {args.org}")
         return 2

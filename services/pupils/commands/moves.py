@@ -1,5 +1,6 @@
 """A pupil's move to another school or ARB of the trust, with the consent recorded."""
 
+from services.common.access import PUPIL_SCHOOLS
 from services.common.db import utcnow
 from services.common.ids import new_id
 from services.contracts import events
@@ -11,7 +12,8 @@ from ..models import Move, Organisation
 def move_pupil(uow, pupil, data, *, actor):
     session = uow.session
     to_org = session.get(Organisation, data["to_org_id"])
-    domain.check_move(to_org.kind if to_org else None, data["to_org_id"], pupil.org_id)
+    domain.check_move(to_org is not None and to_org.kind in PUPIL_SCHOOLS, data["to_org_id"],
+                      pupil.org_id)
     move = Move(id=new_id(), pupil_id=pupil.id, from_org_id=pupil.org_id, to_org_id=to_org.id,
                 moved_on=data["moved_on"], consent_given_by=data["consent"]["given_by"],
                 consent_date=data["consent"]["date"], recorded_by=actor, recorded_at=utcnow())

@@ -64,7 +64,6 @@ from .mis import (  # noqa: F401
 from .register import (  # noqa: F401
     NO_SPECIALIST_ASSESSMENT,
     ON_SEN_REGISTER,
-    PUPIL_ORG_KINDS,
     ErasureMode,
     PassportStatus,
     SenStatus,

@@ -5,12 +5,9 @@ and erasure."""
 from datetime import date, timedelta
 from enum import StrEnum
 
-from services.common.access import PUPIL_SCHOOLS
 from services.common.errors import Conflict, RuleBroken
 from services.contracts.names import year_group_name
 from services.contracts.sen import NEED_TYPE_AREA, is_temporary_upn, validate_upn
-
-PUPIL_ORG_KINDS = PUPIL_SCHOOLS  # organisations that keep pupils here (trust school, ARB)
 
 
 class SenStatus(StrEnum):
@@ -72,10 +69,10 @@ def check_sen_change(current, new, effective):
                              f"Must not be before {current.starts_on.isoformat()}"]})
 
 
-def check_move(to_kind, to_org_id, from_org_id):
-    """A pupil moves only to another school or ARB of the trust (`to_kind` None: no
-    such organisation)."""
-    if to_kind not in PUPIL_ORG_KINDS:
+def check_move(keeps_pupils, to_org_id, from_org_id):
+    """A pupil moves only to another school or ARB of the trust (`keeps_pupils`: the
+    organisation `to_org_id` exists and is one, access.PUPIL_SCHOOLS)."""
+    if not keeps_pupils:
         raise RuleBroken("Pupils move only to a school or ARB of the trust",
                          errors={"to_org_id": ["Not a school or ARB of the trust"]})
     if to_org_id == from_org_id:

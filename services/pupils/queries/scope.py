@@ -10,7 +10,6 @@ from services.common.access import Role
 from services.common.db import utcnow
 from services.common.errors import NotAllowed, NotFound, RuleBroken
 
-from .. import domain
 from ..models import (
     AuditEntry,
     Guardian,
@@ -105,7 +104,7 @@ def target_org(session, principal, org_id, field="org_id"):
         if not org_id:
             raise RuleBroken("Name the organisation", errors={field: ["Required"]})
         org = find_org(session, org_id)
-        if org is None or org.kind not in domain.PUPIL_ORG_KINDS:
+        if org is None or org.kind not in access.PUPIL_SCHOOLS:
             raise RuleBroken("Not a school or ARB of the trust",
                              errors={field: ["Not a school or ARB of the trust"]})
         return org
@@ -115,7 +114,7 @@ def target_org(session, principal, org_id, field="org_id"):
             raise RuleBroken("You can only act for your own organisation",
                              errors={field: ["Not your organisation"]})
     org = session.get(Organisation, principal.org)
-    if org is None or org.kind not in domain.PUPIL_ORG_KINDS:
+    if org is None or org.kind not in access.PUPIL_SCHOOLS:
         raise NotAllowed("Your organisation keeps no pupil records here")
     return org
 
