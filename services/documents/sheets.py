@@ -199,7 +199,7 @@ EHC_DEADLINES = PUPIL + [
     Column("school", "School"),
     Column("deadline", "Statutory step", get=lambda r: label("ehc_step", r.get("deadline"))),
     Column("due", "Due by", "date"),
-    Column("days_overdue", "Days overdue", "int"),
+    Column("days_overdue", "Days overdue", "int"),  # negative: days still to go
 ]
 
 IMPACT = [

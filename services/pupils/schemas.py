@@ -495,6 +495,12 @@ class OverdueQuerySchema(Schema):
                                      "with each pupil's name, UPN, year and class"})
 
 
+class EhcDueQuerySchema(OverdueQuerySchema):
+    within_days = fields.Integer(load_default=28, validate=validate.Range(min=0, max=366),
+                                 metadata={"description": "the deadlines due from today to "
+                                           "this many days ahead, and every one overdue"})
+
+
 class EhcPlanQuerySchema(Schema):
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "pdf")),
                            metadata={"description": "pdf: the plan's timeline, its statutory "

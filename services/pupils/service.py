@@ -28,6 +28,7 @@ from .schemas import (
     AuditQuerySchema,
     CensusQuerySchema,
     CensusReportSchema,
+    EhcDueQuerySchema,
     EhcPauseCreateSchema,
     EhcPauseEndSchema,
     EhcPauseSchema,
@@ -244,6 +245,20 @@ class PupilsService(PlatformService):
                                 named=fmt != "json")
         if fmt != "json":
             return self.documents.ehc_deadlines(found["items"], fmt, "ehc-deadlines-overdue")
+        return found
+
+    @api("GET", "/api/v1/pupils/ehc-plans/due", roles=REPORT_READERS,
+         query=EhcDueQuerySchema, response=OverduePlanListSchema,
+         summary="Statutory EHC deadlines due within `within_days` (annual reviews among "
+                 "them) and every one overdue, soonest first (days_overdue is negative for "
+                 "one still to come); format=csv or xlsx: as a spreadsheet naming each pupil")
+    def due_plans(self, request, principal, query):
+        fmt = query["format"]
+        found = queries.overdue(self.db, principal, query.get("org_id"), today(),
+                                within_days=query["within_days"], named=fmt != "json",
+                                endpoint="due_plans")
+        if fmt != "json":
+            return self.documents.ehc_deadlines(found["items"], fmt, "ehc-deadlines-due")
         return found
 
     @timer_from_setting("EHCP_TIMER_SECONDS", 86400, eager=True)

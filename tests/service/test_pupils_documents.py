@@ -1,11 +1,11 @@
 """The pupils service's documents (issue 15) on a running container: an EHC plan's
 timeline as PDF (read back with pypdf, page 1 rendered with pdftoppm) with the same
-roles and scoping as reading the plan, and the overdue EHC deadlines as CSV and
-.xlsx (read back with csv and openpyxl)."""
+roles and scoping as reading the plan, and the overdue and due-soon EHC deadlines (the
+annual reviews among them) as CSV and .xlsx (read back with csv and openpyxl)."""
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 import openpyxl
 import pytest
@@ -155,3 +155,38 @@ def test_overdue_ehc_deadlines_export_as_csv_and_xlsx_with_names(env):
     assert theirs.status_code == 200
     assert list(csv.reader(io.StringIO(theirs.content.decode("utf-8-sig"))))[1:] == []
     assert env.http.get(url, params={"format": "pdf"}, headers=env.senco_a).status_code == 422
+
+
+def test_ehc_deadlines_due_soon_list_the_annual_review_coming_up(env):
+    child = env.create(forename="Amara", legal_surname="Okafor", upn=upn(7),
+                       registration_group="5B")
+    issued = today() - timedelta(days=365 - 10)  # the annual review falls due in ~9 days
+    requested = issued - timedelta(weeks=19)
+    base = f"{env.base}{URL}/{child['id']}/ehc-plans"
+    plan = env.http.post(base, json={"request_date": requested.isoformat()},
+                         headers=env.senco_a).json()
+    resp = env.http.patch(f"{base}/{plan['id']}", headers=env.senco_a, json={
+        "decision_to_assess_on": (requested + timedelta(weeks=5)).isoformat(),
+        "decision_to_issue_on": (requested + timedelta(weeks=15)).isoformat(),
+        "issued_on": issued.isoformat()})
+    assert resp.status_code == 200, resp.text
+    due_on = date.fromisoformat(resp.json()["deadlines"]["annual_review"]["due"])
+    url = f"{env.base}{URL}/ehc-plans/due"
+    [item] = env.http.get(url, headers=env.senco_a).json()["items"]
+    assert (item["deadline"], item["due"]) == ("annual_review", due_on.isoformat())
+    assert item["days_overdue"] == (today() - due_on).days < 0
+    assert env.http.get(f"{env.base}{URL}/ehc-plans/overdue",
+                        headers=env.senco_a).json()["items"] == []
+    assert env.http.get(url, params={"within_days": 3},
+                        headers=env.senco_a).json()["items"] == []
+    rows = list(csv.reader(io.StringIO(env.http.get(
+        url, params={"format": "csv"}, headers=env.senco_a).content.decode("utf-8-sig"))))
+    assert rows[1][:7] == ["Amara Okafor", upn(7), "Year 5", "5B", "Oak School",
+                           "Annual review", due_on.isoformat()]
+    ws = openpyxl.load_workbook(io.BytesIO(env.http.get(
+        url, params={"format": "xlsx"}, headers=env.senco_a).content)).active
+    assert ws["F2"].value == "Annual review" and ws["G2"].is_date
+    assert env.http.get(url, headers=env.h(env.school_b, "senco")).json()["items"] == []
+    assert env.http.get(url, headers=env.h(env.school_a, "teacher")).status_code == 403
+    bad = env.http.get(url, params={"within_days": 400}, headers=env.senco_a)
+    assert bad.status_code == 422 and "within_days" in bad.json()["errors"]

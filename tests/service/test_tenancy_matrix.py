@@ -239,6 +239,8 @@ def pupils_rows():
         ("GET", PUPILS + "/census-readiness"): Row(query=lambda ids: {"org_id": ids["org"]}),
         ("POST", PUPILS + "/imports"): Row(victim=False),
         ("GET", PUPILS + "/ehc-plans/overdue"): Row(query=lambda ids: {"org_id": ids["org"]}),
+        ("GET", PUPILS + "/ehc-plans/due"): Row(query=lambda ids: {"org_id": ids["org"],
+                                                                   "within_days": 366}),
         ("GET", STAFF): Row(query=lambda ids: {"org_id": ids["org"]}),
         ("POST", STAFF): Row(body=lambda ids: {"email": "new.person@any.example", "name": "New",
                                                "org_id": ids["org"], "roles": ["teacher"]}),

@@ -40,6 +40,7 @@ from .ehc import (  # noqa: F401
     check_plan,
     clock_deadline,
     due_reminders,
+    open_deadlines,
     overdue_deadlines,
     pause_errors,
     phase_transfer_last_day,

@@ -332,10 +332,15 @@ def plan_deadlines(plan, pauses):
     return out
 
 
+def open_deadlines(plan, pauses, last_day):
+    """[(step, due)] of the plan's open deadlines due on or before `last_day`."""
+    return [(step, info["due"]) for step, info in plan_deadlines(plan, pauses).items()
+            if info["due"] is not None and info["done_on"] is None and info["due"] <= last_day]
+
+
 def overdue_deadlines(plan, pauses, today):
     """[(step, due)] of the plan's open deadlines that have passed (due before today)."""
-    return [(step, info["due"]) for step, info in plan_deadlines(plan, pauses).items()
-            if info["due"] is not None and info["done_on"] is None and info["due"] < today]
+    return open_deadlines(plan, pauses, today - timedelta(days=1))
 
 
 class WorkingDays:

@@ -1,6 +1,7 @@
 """Reads of EHC plans: a pupil's plans and their deadlines, one plan's timeline
 view, and the overdue list."""
 
+from datetime import timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import select
@@ -68,9 +69,10 @@ def plan_timeline(db, principal, pupil_id, plan_id, endpoint="get_plan"):
                 "plan": plan_view(uow.session, plan)}
 
 
-def overdue_plans(session, org_ids, today):
-    """Every open statutory deadline already past, of the plans of pupils in `org_ids`
-    (None: the whole trust), oldest first."""
+def overdue_plans(session, org_ids, today, last_day=None):
+    """Every open statutory deadline already past (or, with `last_day`, due on or before
+    it), of the plans of pupils in `org_ids` (None: the whole trust), oldest first;
+    `days_overdue` is negative for one still to come."""
     q = (select(EhcPlan, Pupil.org_id).join(Pupil, Pupil.id == EhcPlan.pupil_id)
          .where(Pupil.anonymised_at.is_(None)))
     if org_ids is not None:
@@ -83,25 +85,30 @@ def overdue_plans(session, org_ids, today):
             pauses.setdefault(p.plan_id, []).append(domain.Pause(p.starts_on, p.ends_on))
     items = []
     for plan, org_id in rows:
-        for step, due in domain.overdue_deadlines(plan, pauses.get(plan.id, []), today):
+        for step, due in domain.open_deadlines(plan, pauses.get(plan.id, []),
+                                               last_day or today - timedelta(days=1)):
             items.append({"plan_id": plan.id, "pupil_id": plan.pupil_id, "org_id": org_id,
                           "deadline": step, "due": due, "days_overdue": (today - due).days})
     return sorted(items, key=lambda i: (i["due"], i["plan_id"], i["deadline"]))
 
 
-def overdue(db, principal, org_id, today, *, named=False):
+def overdue(db, principal, org_id, today, *, within_days=None, named=False,
+            endpoint="overdue_plans"):
     """The overdue list of the caller's organisation (a trust admin: the one named, or
-    the whole trust), its reads audited. `named`: each item also names its pupil (name,
-    UPN, year group, class) and school, for a spreadsheet a person reads."""
+    the whole trust), its reads audited; with `within_days`, also what falls due in the
+    next so many days (the annual reviews among them). `named`: each item also names
+    its pupil (name, UPN, year group, class) and school, for a spreadsheet a person
+    reads."""
+    last_day = today + timedelta(days=within_days) if within_days is not None else None
     with db.unit_of_work() as uow:
         if access.trust_wide(principal) and not org_id:
             org_ids = None
         else:
             org_ids = [scoped_org_id(uow.session, principal, org_id)]
-        items = overdue_plans(uow.session, org_ids, today)
+        items = overdue_plans(uow.session, org_ids, today, last_day)
         listed = {i["pupil_id"]: SimpleNamespace(id=i["pupil_id"], org_id=i["org_id"])
                   for i in items}
-        audit(uow.session, principal, list(listed.values()), "overdue_plans")
+        audit(uow.session, principal, list(listed.values()), endpoint)
         if named:
             items = _named(uow.session, items)
     return {"items": items}
