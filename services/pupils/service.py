@@ -240,12 +240,7 @@ class PupilsService(PlatformService):
                  "decision after review, amended plan, draft comments, phase transfer); "
                  "format=csv or xlsx: as a spreadsheet naming each pupil")
     def overdue_plans(self, request, principal, query):
-        fmt = query["format"]
-        found = queries.overdue(self.db, principal, query.get("org_id"), today(),
-                                named=fmt != "json")
-        if fmt != "json":
-            return self.documents.ehc_deadlines(found["items"], fmt, "ehc-deadlines-overdue")
-        return found
+        return self._deadlines(principal, query, None, "overdue_plans")
 
     @api("GET", "/api/v1/pupils/ehc-plans/due", roles=REPORT_READERS,
          query=EhcDueQuerySchema, response=OverduePlanListSchema,
@@ -253,13 +248,18 @@ class PupilsService(PlatformService):
                  "them) and every one overdue, soonest first (days_overdue is negative for "
                  "one still to come); format=csv or xlsx: as a spreadsheet naming each pupil")
     def due_plans(self, request, principal, query):
+        return self._deadlines(principal, query, query["within_days"], "due_plans")
+
+    def _deadlines(self, principal, query, within_days, endpoint):
+        """The EHC deadlines list as JSON, or (format=csv, xlsx) a spreadsheet of it."""
         fmt = query["format"]
         found = queries.overdue(self.db, principal, query.get("org_id"), today(),
-                                within_days=query["within_days"], named=fmt != "json",
-                                endpoint="due_plans")
-        if fmt != "json":
-            return self.documents.ehc_deadlines(found["items"], fmt, "ehc-deadlines-due")
-        return found
+                                within_days=within_days, named=fmt != "json",
+                                endpoint=endpoint)
+        if fmt == "json":
+            return found
+        return self.documents.ehc_deadlines(found["items"], fmt,
+                                            endpoint.replace("_plans", "-ehc-deadlines"))
 
     @timer_from_setting("EHCP_TIMER_SECONDS", 86400, eager=True)
     def ehcp_reminders(self):
