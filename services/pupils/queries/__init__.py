@@ -28,6 +28,7 @@ from .pupils import (  # noqa: F401
     passport_versions,
     pupil,
     referrals_of,
+    rows_of,
     sen_history,
     sen_register,
     subject_access,

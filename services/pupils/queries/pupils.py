@@ -39,30 +39,31 @@ def open_entry(session, pupil_id):
     ).scalar_one_or_none()
 
 
+def rows_of(session, model, pupil_id, *order):
+    """A pupil's rows of `model` (a table with a pupil_id), in `order`."""
+    return session.execute(select(model).where(model.pupil_id == pupil_id)
+                           .order_by(*order)).scalars().all()
+
+
 def sen_history(session, pupil_id):
-    return session.execute(select(SenRegisterEntry).where(
-        SenRegisterEntry.pupil_id == pupil_id).order_by(
-        SenRegisterEntry.starts_on, SenRegisterEntry.id)).scalars().all()
+    return rows_of(session, SenRegisterEntry, pupil_id, SenRegisterEntry.starts_on,
+                   SenRegisterEntry.id)
 
 
 def guardians_of(session, pupil_id):
-    return session.execute(select(Guardian).where(Guardian.pupil_id == pupil_id)
-                           .order_by(Guardian.position)).scalars().all()
+    return rows_of(session, Guardian, pupil_id, Guardian.position)
 
 
 def upn_history(session, pupil_id):
-    return session.execute(select(UpnChange).where(UpnChange.pupil_id == pupil_id)
-                           .order_by(UpnChange.id)).scalars().all()
+    return rows_of(session, UpnChange, pupil_id, UpnChange.id)
 
 
 def referrals_of(session, pupil_id):
-    return session.execute(select(ReferralLink).where(ReferralLink.pupil_id == pupil_id)
-                           .order_by(ReferralLink.linked_at)).scalars().all()
+    return rows_of(session, ReferralLink, pupil_id, ReferralLink.linked_at)
 
 
 def moves_of(session, pupil_id):
-    return session.execute(select(Move).where(Move.pupil_id == pupil_id)
-                           .order_by(Move.recorded_at)).scalars().all()
+    return rows_of(session, Move, pupil_id, Move.recorded_at)
 
 
 def detail(session, pupil):
@@ -163,8 +164,7 @@ def census_readiness(db, principal, org_id, today):
 # -- passports -----------------------------------------------------------------------
 
 def passport_versions(session, pupil_id):
-    return session.execute(select(PassportVersion).where(
-        PassportVersion.pupil_id == pupil_id).order_by(PassportVersion.version)).scalars().all()
+    return rows_of(session, PassportVersion, pupil_id, PassportVersion.version)
 
 
 def passport(db, principal, pupil_id):
