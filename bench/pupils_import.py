@@ -3,11 +3,11 @@
     run(args) -> prints figures; returns them as a dict
 
 10,000 generated pupils (valid UPNs, a realistic SEN mix) go through the
-service's importer (services.pupils.importer.import_csv: streamed, validated
+service's importer (services.pupils.commands.imports.import_csv: streamed, validated
 row by row, committed in batches with one pupil.registered outbox event per
 pupil) into a fresh, migrated SQLite database. Then the same file again (the
 idempotent re-run: nothing changes). Then the p50/p99 of filtered, paged list
-queries over those pupils through records.list_and_audit, the exact code the
+queries over those pupils through queries.list_and_audit, the exact code the
 GET /api/v1/pupils worker runs (query, count, and the audit rows of the read).
 
 args may carry: pupils (default 10000), list_requests (default 500), workdir.
@@ -26,7 +26,8 @@ from services.common import migrations
 from services.common.auth import Principal
 from services.common.db import open_database
 from services.contracts.sen import NEED_TYPES
-from services.pupils import importer, onboarding, records
+from services.pupils import queries
+from services.pupils.commands import imports, organisations
 from services.pupils.models import Base, Pupil
 from services.pupils.schemas import PupilListQuerySchema
 
@@ -76,17 +77,17 @@ def run(args=None, say=print):
     url = f"sqlite:///{os.path.join(workdir, 'pupils-import.sqlite3')}"
     migrations.upgrade("pupils", url)
     db = open_database("pupils", Base.metadata, url)
-    org = onboarding.onboard(db, {"name": "Bench School", "kind": "trust_school",
-                                  "urn": "149999", "laestab": "8019999"}, actor="bench")
+    org = organisations.onboard(db, {"name": "Bench School", "kind": "trust_school",
+                                     "urn": "149999", "laestab": "8019999"}, actor="bench")
     today = date(2026, 11, 24)
     csv_file = generate_csv(n)
 
     started = time.perf_counter()
-    first = importer.import_csv(db, org.id, csv_file, actor="bench", today=today)
+    first = imports.import_csv(db, org.id, csv_file, actor="bench", today=today)
     first_s = time.perf_counter() - started
     csv_file.seek(0)
     started = time.perf_counter()
-    second = importer.import_csv(db, org.id, csv_file, actor="bench", today=today)
+    second = imports.import_csv(db, org.id, csv_file, actor="bench", today=today)
     second_s = time.perf_counter() - started
     with db.session() as s:
         from sqlalchemy import func, select
@@ -109,12 +110,12 @@ def run(args=None, say=print):
     ]
     schema = PupilListQuerySchema()
     for _ in range(20):  # warm up
-        records.list_and_audit(db, principal, schema.load(filters[0]()))
+        queries.list_and_audit(db, principal, schema.load(filters[0]()))
     latencies = []
     for i in range(requests):
         query = schema.load(filters[i % len(filters)]())
         t0 = time.perf_counter()
-        records.list_and_audit(db, principal, query)
+        queries.list_and_audit(db, principal, query)
         latencies.append((time.perf_counter() - t0) * 1000)
     latencies.sort()
 
@@ -138,7 +139,7 @@ def run(args=None, say=print):
     say(f"Pupils: filtered list (50 a page, with audit of each read) over {n} pupils, "
         f"{requests} queries")
     say(table(["query", "p50 ms", "p99 ms", "max ms"],
-              [["records.list_and_audit", round(figures["list_p50_ms"], 2),
+              [["queries.list_and_audit", round(figures["list_p50_ms"], 2),
                 round(figures["list_p99_ms"], 2), round(latencies[-1], 2)]]))
     return figures
 

@@ -74,25 +74,26 @@ def _count(n, noun):
 
 
 def _organisation(db, data):
-    from services.pupils import onboarding
+    from services.pupils import queries
+    from services.pupils.commands import organisations
     from services.pupils.models import Organisation
     from services.pupils.schemas import OrganisationCreateSchema
     fields = {k: data.get(k) for k in ("name", "kind", "urn", "laestab", "phase",
                                        "contact_email")}
     if data["urn"]:
-        found = onboarding.find(db, data["urn"])
+        found = queries.find_organisation(db, data["urn"])
     else:
         with db.session() as s:
             found = s.execute(select(Organisation).where(
                 Organisation.name == data["name"], Organisation.kind == data["kind"])
             ).scalars().first()
-    return found or onboarding.onboard(db, OrganisationCreateSchema().load(fields),
-                                       actor=ACTOR)
+    return found or organisations.onboard(db, OrganisationCreateSchema().load(fields),
+                                          actor=ACTOR)
 
 
 def _pupil(db, org_id, org, spec):
     """Register one demo pupil (with guardians, passport and EHC plan) once."""
-    from services.pupils import records
+    from services.pupils.commands import ehc_plans, passports, pupils
     from services.pupils.models import EhcPlan, Pupil
     from services.pupils.schemas import (
         EhcPlanCreateSchema,
@@ -111,22 +112,22 @@ def _pupil(db, org_id, org, spec):
             "year_group": year_group(date.fromisoformat(spec["date_of_birth"]), on),
             "sen_status": spec["sen_status"], "primary_need": spec["primary_need"],
             "secondary_need": spec["secondary_need"], "guardians": spec.get("guardians", [])})
-        pupil = records.create_pupil(uow, org_id, body, actor=ACTOR, today=on)
+        pupil = pupils.create_pupil(uow, org_id, body, actor=ACTOR, today=on)
         if spec.get("passport"):
-            version = records.save_passport_draft(
+            version = passports.save_passport_draft(
                 uow, pupil, PassportDraftSchema().load(spec["passport"]), actor=ACTOR)
-            records.publish_passport(uow, pupil, version.version, actor=ACTOR)
+            passports.publish_passport(uow, pupil, version.version, actor=ACTOR)
         if spec.get("plan") and not uow.session.execute(select(EhcPlan.id).where(
                 EhcPlan.pupil_id == pupil.id)).first():
             plan_data = dict(spec["plan"])
-            plan = records.create_plan(uow.session, pupil, EhcPlanCreateSchema().load(
+            plan = ehc_plans.create_plan(uow, pupil, EhcPlanCreateSchema().load(
                 {"request_date": plan_data.pop("request_date")}))
-            records.update_plan(uow.session, plan, EhcPlanUpdateSchema().load(plan_data))
+            ehc_plans.update_plan(uow, plan, EhcPlanUpdateSchema().load(plan_data))
     return 1
 
 
 def _staff(db, org_id, person):
-    from services.pupils import directory
+    from services.pupils.commands import staff
     from services.pupils.models import StaffMember
     from services.pupils.schemas import StaffCreateSchema
     body = StaffCreateSchema().load({"email": person["email"], "name": person["name"],
@@ -135,7 +136,7 @@ def _staff(db, org_id, person):
         if uow.session.execute(select(StaffMember.id).where(
                 StaffMember.email == body["email"], StaffMember.org_id == org_id)).first():
             return 0
-        directory.add_member(uow, body, actor=ACTOR)
+        staff.add_member(uow, body, actor=ACTOR)
     return 1
 
 

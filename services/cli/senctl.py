@@ -62,9 +62,9 @@ def _find_org(db, key):
     """An organisation by id, URN, LAESTAB or exact name (the trust has no URN)."""
     from sqlalchemy import select
 
-    from services.pupils import onboarding
+    from services.pupils import queries
     from services.pupils.models import Organisation
-    found = onboarding.find(db, key)
+    found = queries.find_organisation(db, key)
     if found is None:
         with db.session() as s:
             named = s.execute(select(Organisation).where(Organisation.name == key)
@@ -120,19 +120,20 @@ def cmd_serve(args):
 def cmd_onboard(args):
     from marshmallow import ValidationError
 
+    from services.common.errors import DomainError
     from services.common.problems import Problem, flatten_errors
-    from services.pupils import onboarding
+    from services.pupils.commands import organisations
     from services.pupils.schemas import OrganisationCreateSchema
     raw = {k: v for k, v in {"name": args.name, "kind": args.kind, "urn": args.urn,
                              "laestab": args.laestab, "phase": args.phase,
                              "contact_email": args.contact_email}.items() if v is not None}
     try:
         data = OrganisationCreateSchema().load(raw)
-        org = onboarding.onboard(_pupils_db(), data, actor="senctl")
+        org = organisations.onboard(_pupils_db(), data, actor="senctl")
     except ValidationError as exc:
         explain("onboard the organisation", errors=flatten_errors(exc.messages))
         return 2
-    except Problem as exc:
+    except (Problem, DomainError) as exc:
         explain("onboard the organisation", exc.detail, exc.errors)
         return 2
     print(org.id)
@@ -144,9 +145,11 @@ def cmd_staff(args):
     admin, before anyone can sign in to the portal), or list it as JSON lines."""
     from marshmallow import ValidationError
 
+    from services.common.errors import DomainError
     from services.common.paging import MAX_OFFSET
     from services.common.problems import Problem, flatten_errors
-    from services.pupils import directory
+    from services.pupils import queries
+    from services.pupils.commands import staff
     from services.pupils.schemas import StaffCreateSchema, StaffMemberSchema
     db = _pupils_db()
     org = _find_org(db, args.org) if args.org else None
@@ -158,7 +161,7 @@ def cmd_staff(args):
         from services.common.auth import Principal
         everyone = Principal("senctl", "-", frozenset({"trust_admin"}), org_kind="trust")
         with db.session() as s:
-            page = directory.list_members(s, everyone, {
+            page = queries.list_members(s, everyone, {
                 "org_id": org.id if org else None, "limit": MAX_OFFSET, "offset": 0})
         for member in page["items"]:
             print(json.dumps(StaffMemberSchema().dump(member), default=str))
@@ -171,11 +174,11 @@ def cmd_staff(args):
             "email": args.email, "name": args.name, "org_id": org.id,
             "roles": [r.strip() for r in args.roles.split(",") if r.strip()]})
         with db.unit_of_work() as uow:
-            member = directory.add_member(uow, body, actor="senctl")
+            member = staff.add_member(uow, body, actor="senctl")
     except ValidationError as exc:
         explain("add the staff member", errors=flatten_errors(exc.messages))
         return 2
-    except Problem as exc:
+    except (Problem, DomainError) as exc:
         explain("add the staff member", exc.detail, exc.errors)
         return 2
     print(member.id)
@@ -192,11 +195,14 @@ def cmd_pupils_import(args):
 
     import click
 
+    from services.common.access import PUPIL_SCHOOLS
+    from services.common.errors import DomainError
     from services.common.problems import Problem
-    from services.pupils import domain, importer, onboarding
+    from services.pupils import queries
+    from services.pupils.commands import imports
     db = _pupils_db()
-    org = onboarding.find(db, args.org)
-    if org is None or org.kind not in domain.PUPIL_ORG_KINDS:
+    org = queries.find_organisation(db, args.org)
+    if org is None or org.kind not in PUPIL_SCHOOLS:
         explain("import the pupils",
                 f"there is no trust school or ARB with the id, URN or LAESTAB {args.org}")
         return 2
@@ -210,9 +216,9 @@ def cmd_pupils_import(args):
     with open(args.file, encoding="utf-8-sig", newline="") as f, click.progressbar(
             length=total, label="Importing pupils", file=sys.stderr) as bar:
         try:
-            report = importer.import_csv(db, org.id, f, actor="senctl", today=today,
-                                         progress=lambda n: bar.update(n - bar.pos))
-        except Problem as exc:
+            report = imports.import_csv(db, org.id, f, actor="senctl", today=today,
+                                        progress=lambda n: bar.update(n - bar.pos))
+        except (Problem, DomainError) as exc:
             explain("import the pupils", exc.detail, exc.errors)
             return 2
     rejected_file = None

@@ -195,6 +195,13 @@ REVIEWS_DUE = PUPIL + [
     Column("overdue", "Overdue", get=lambda r: "Yes" if r.get("overdue") else "No"),
 ]
 
+EHC_DEADLINES = PUPIL + [
+    Column("school", "School"),
+    Column("deadline", "Statutory step", get=lambda r: label("ehc_step", r.get("deadline"))),
+    Column("due", "Due by", "date"),
+    Column("days_overdue", "Days overdue", "int"),  # negative: days still to go
+]
+
 IMPACT = [
     Column("provision", "Provision"),
     Column("tier", "Tier", get=lambda r: label("tier", r.get("tier"))),
@@ -241,6 +248,11 @@ def costs(rows, fmt="xlsx", by="pupil"):
 
 def reviews_due(rows, fmt="xlsx"):
     return export(REVIEWS_DUE, rows, fmt, "Reviews due")
+
+
+def ehc_deadlines(rows, fmt="xlsx"):
+    """One row per open statutory EHC deadline (the pupils service's overdue list)."""
+    return export(EHC_DEADLINES, rows, fmt, "EHC plan deadlines")
 
 
 def impact(rows, fmt="xlsx"):

@@ -5,6 +5,7 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from services.common.access import OrgKind, Role
 from services.common.auth import ROLES
 from services.common.paging import MAX_OFFSET, PageQuerySchema, page_schema
 from services.contracts.events import ORG_KINDS
@@ -35,7 +36,7 @@ class OrganisationCreateSchema(Schema):
 
     @validates_schema
     def _schools_have_numbers(self, data, **kwargs):
-        if data["kind"] != "trust":
+        if data["kind"] != OrgKind.TRUST:
             errors = {k: ["Required for a school or ARB"] for k in ("urn", "laestab")
                       if not data.get(k)}
             if errors:
@@ -489,6 +490,21 @@ class OverduePlanListSchema(Schema):
 
 class OverdueQuerySchema(Schema):
     org_id = fields.String()  # trust_admin: one organisation
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")),
+                           metadata={"description": "csv or xlsx: the list as a spreadsheet "
+                                     "with each pupil's name, UPN, year and class"})
+
+
+class EhcDueQuerySchema(OverdueQuerySchema):
+    within_days = fields.Integer(load_default=28, validate=validate.Range(min=0, max=366),
+                                 metadata={"description": "the deadlines due from today to "
+                                           "this many days ahead, and every one overdue"})
+
+
+class EhcPlanQuerySchema(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "pdf")),
+                           metadata={"description": "pdf: the plan's timeline, its statutory "
+                                     "dates and their status"})
 
 
 class EhcPlanListSchema(Schema):
@@ -579,7 +595,7 @@ class ErasureResultSchema(Schema):
 
 # Roles a staff membership may carry: every kit role but the parent's (a guardian is
 # known from the pupils' guardians) and the portal's own service principal.
-STAFF_ROLES = tuple(sorted(ROLES - {"parent", "portal"}))
+STAFF_ROLES = tuple(sorted(ROLES - {Role.PARENT, Role.PORTAL}))
 
 
 def _lower(value):
@@ -668,20 +684,12 @@ class SignInLookupResultSchema(Schema):
 
 # -- what a parent may read: the published passport, the EHC plan's dates ------------
 
-class ParentPassportSchema(Schema):
+class ParentPassportSchema(PassportVersionSchema):
     """A published passport version as the child's parent reads it (no drafts, no
     staff identities)."""
 
-    id = fields.String()
-    version = fields.Integer()
-    status = fields.String()
-    about_me = fields.String()
-    strengths = fields.String()
-    needs = fields.String()
-    what_helps = fields.String()
-    what_does_not_help = fields.String()
-    pupil_voice = fields.String()
-    published_at = fields.DateTime(allow_none=True)
+    class Meta:
+        exclude = ("org_id", "created_at", "created_by")
 
 
 class ParentPassportVersionsSchema(Schema):

@@ -31,7 +31,7 @@ from services.common.openapi import api_entrypoints
 from services.cpd.service import CpdService
 from services.notify.service import NotifyService
 from services.provision.service import ProvisionService
-from services.pupils import onboarding
+from services.pupils.commands import organisations
 from services.pupils.service import PupilsService
 from services.referrals.service import ReferralsService
 from tests.conftest import bearer
@@ -78,7 +78,7 @@ def _seed(name, base, db_url, token):
                                     "urn": "140001", "laestab": "8011001"}),
                           (PARTNER, {"name": "Partner", "kind": "partner_school",
                                      "urn": "140003", "laestab": "8011003"})):
-            orgs[key] = onboarding.onboard(db, body, actor="fuzz").id
+            orgs[key] = organisations.onboard(db, body, actor="fuzz").id
         pupil = http.post(base + "/api/v1/pupils", headers=_h(token, orgs[SCHOOL], "senco"),
                           json={"upn": "B801200005001", "legal_surname": "Taylor",
                                 "forename": "Sam", "date_of_birth": "2016-03-01",

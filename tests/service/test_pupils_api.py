@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, text
 from stdnum.gb.upn import calc_check_digit
 
 from services.common.db import open_database
-from services.pupils import onboarding
+from services.pupils.commands import organisations
 from services.pupils.models import Base
 from services.pupils.service import PupilsService
 from tests.conftest import ORG_KINDS, bearer
@@ -35,7 +35,7 @@ class Env:
     def __init__(self, base, db_url, http, token):
         self.base, self.db_url, self.http, self._token = base, db_url, http, token
         db = open_database("pupils", Base.metadata, db_url)
-        org = onboarding.onboard
+        org = organisations.onboard
         self.trust = org(db, {"name": "Trust", "kind": "trust"}, actor="t").id
         self.school_a = org(db, {"name": "Oak School", "kind": "trust_school", "urn": "140001",
                                  "laestab": "8011001"}, actor="t").id

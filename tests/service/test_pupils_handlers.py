@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from services.common.db import open_database
 from services.contracts import make_event
-from services.pupils import onboarding, records
+from services.pupils import queries
+from services.pupils.commands import organisations
+from services.pupils.commands import pupils as pupil_commands
 from services.pupils.models import Base, ReferralLink
 from services.pupils.service import PupilsService
 from tests.service.test_pupils_api import upn
@@ -18,12 +20,12 @@ from tests.service.test_pupils_api import upn
 @pytest.fixture
 def pupils(database_urls, engine_name):
     db = open_database("pupils", Base.metadata, database_urls("pupils", engine_name))
-    school = onboarding.onboard(db, {"name": "Oak", "kind": "trust_school", "urn": "140001",
-                                     "laestab": "8011001"}, actor="t").id
-    other = onboarding.onboard(db, {"name": "Elm", "kind": "arb", "urn": "140002",
-                                    "laestab": "8011002"}, actor="t").id
+    school = organisations.onboard(db, {"name": "Oak", "kind": "trust_school", "urn": "140001",
+                                        "laestab": "8011001"}, actor="t").id
+    other = organisations.onboard(db, {"name": "Elm", "kind": "arb", "urn": "140002",
+                                       "laestab": "8011002"}, actor="t").id
     with db.unit_of_work() as uow:
-        pupil = records.create_pupil(uow, school, {
+        pupil = pupil_commands.create_pupil(uow, school, {
             "upn": upn(1), "legal_surname": "Taylor", "forename": "Sam",
             "date_of_birth": date(2015, 3, 1), "year_group": 5, "sen_status": "K",
             "primary_need": "ASD", "secondary_need": None}, actor="t", today=date(2026, 11, 2))
@@ -49,7 +51,7 @@ def test_accepted_referral_links_the_pupil_by_upn_once(pupils):
     service.on_referral_accepted(event)  # redelivered: nothing changes
     assert links(db) == [("r-1", pupil_id)]
     with db.session() as s:
-        assert [x.reference for x in records.referrals_of(s, pupil_id)] == ["REF-r-1"]
+        assert [x.reference for x in queries.referrals_of(s, pupil_id)] == ["REF-r-1"]
 
 
 @pytest.mark.parametrize("case", ["other school", "no upn", "unknown upn", "bad upn"])

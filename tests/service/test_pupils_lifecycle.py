@@ -12,7 +12,8 @@ from nameko import config as nameko_config
 
 from services.cli import senctl
 from services.common.db import open_database
-from services.pupils import records
+from services.pupils import domain
+from services.pupils.commands import ehc_plans
 from services.pupils.models import Base
 from services.pupils.service import PupilsService, today
 from tests.conftest import wait_until
@@ -99,10 +100,10 @@ def test_reminder_core_emits_once_per_deadline_with_fixed_dates(env):
     plan = env.http.post(plans, json={"request_date": "2026-02-23"},
                          headers=env.senco_a).json()  # week 6 = Easter Monday 6 April 2026
     db = open_database("pupils", Base.metadata, env.db_url)
-    assert records.send_due_reminders(db, date(2026, 3, 26), lead_working_days=5) == []
-    [sent] = records.send_due_reminders(db, date(2026, 3, 27), lead_working_days=5)
+    assert ehc_plans.send_due_reminders(db, date(2026, 3, 26), lead_working_days=5) == []
+    [sent] = ehc_plans.send_due_reminders(db, date(2026, 3, 27), lead_working_days=5)
     assert sent.deadline == "decision_to_assess"
-    assert records.send_due_reminders(db, date(2026, 3, 30), lead_working_days=5) == []
+    assert ehc_plans.send_due_reminders(db, date(2026, 3, 30), lead_working_days=5) == []
     [event] = env.events("ehcp.deadline_at_risk")
     assert event["data"] == {"pupil_id": p["id"], "org_id": env.school_a,
                              "plan_id": plan["id"], "deadline": "decision_to_assess",
@@ -208,7 +209,7 @@ def test_import_rejects_pupils_of_another_school_and_bad_files(env):
     resp = env.http.post(env.base + URL + "/imports", data=csv_text(GOOD[:2]).encode(),
                          headers=env.senco_a).json()
     assert resp["created"] == 1 and resp["errors"] == [
-        {"row": 2, "field": "upn", "reason": records.upn_unavailable().errors["upn"][0]}]
+        {"row": 2, "field": "upn", "reason": domain.upn_unavailable().errors["upn"][0]}]
     assert "another organisation" not in str(resp) and "already in the trust" not in str(resp)
     bad = env.http.post(env.base + URL + "/imports", data=b"name,age\nx,1\n",
                         headers=env.senco_a)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from stdnum.gb.upn import calc_check_digit
 
 from services.common.db import open_database, utcnow
-from services.pupils import importer
+from services.pupils.commands import imports
 from services.pupils.models import Base, Organisation, Pupil
 
 TODAY = date(2026, 11, 24)
@@ -146,7 +146,7 @@ def db(database_urls):
                                           ("bromcom", "org-140003", "941")])
 def test_a_2000_row_export_imports_and_the_corrected_rejects_import_again(db, shape, org, la):
     text, good, expected = export(shape, la)
-    report = importer.import_csv(db, org, io.StringIO(text, newline=""), actor="t", today=TODAY)
+    report = imports.import_csv(db, org, io.StringIO(text, newline=""), actor="t", today=TODAY)
     assert report.rows == ROWS + 1
     assert report.rejected == len(expected) and len(expected) > 50
     assert report.created == ROWS - (len(expected) - 1)
@@ -197,7 +197,7 @@ def test_a_2000_row_export_imports_and_the_corrected_rejects_import_again(db, sh
             continue
         writer.writerow(fixed)
     # ... imports with nothing rejected
-    again = importer.import_csv(db, org, io.StringIO(corrected.getvalue(), newline=""),
+    again = imports.import_csv(db, org, io.StringIO(corrected.getvalue(), newline=""),
                                 actor="t", today=TODAY)
     assert (again.rejected, again.errors) == (0, [])
     assert again.created == len(expected) - 1

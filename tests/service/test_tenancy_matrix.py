@@ -212,6 +212,8 @@ def pupils_rows():
         ("POST", PID + "/ehc-plans"): Row({"pupil_id": "pupil"},
                                           body={"request_date": "2026-01-06"}),
         ("GET", PID + "/ehc-plans"): Row({"pupil_id": "pupil"}),
+        ("GET", PID + "/ehc-plans/<string:plan_id>"): Row({"pupil_id": "pupil",
+                                                            "plan_id": "plan"}),
         ("PATCH", PID + "/ehc-plans/<string:plan_id>"): Row(
             {"pupil_id": "pupil", "plan_id": "plan"}, body={"decision_to_assess_on": "2026-02-01"}),
         ("POST", PID + "/ehc-plans/<string:plan_id>/pauses"): Row(
@@ -237,6 +239,8 @@ def pupils_rows():
         ("GET", PUPILS + "/census-readiness"): Row(query=lambda ids: {"org_id": ids["org"]}),
         ("POST", PUPILS + "/imports"): Row(victim=False),
         ("GET", PUPILS + "/ehc-plans/overdue"): Row(query=lambda ids: {"org_id": ids["org"]}),
+        ("GET", PUPILS + "/ehc-plans/due"): Row(query=lambda ids: {"org_id": ids["org"],
+                                                                   "within_days": 366}),
         ("GET", STAFF): Row(query=lambda ids: {"org_id": ids["org"]}),
         ("POST", STAFF): Row(body=lambda ids: {"email": "new.person@any.example", "name": "New",
                                                "org_id": ids["org"], "roles": ["teacher"]}),
@@ -252,7 +256,7 @@ def pupils_rows():
 
 
 def test_pupils_matrix(run_service, database_urls, http, token):
-    from services.pupils import onboarding
+    from services.pupils.commands import organisations
     from services.pupils.models import Base
     from services.pupils.service import PupilsService
     from tests.service.test_pupils_api import passport, pupil_body
@@ -264,8 +268,8 @@ def test_pupils_matrix(run_service, database_urls, http, token):
             "p1": ("141003", "8021003"), "p2": ("141004", "8021004")}
     for tag, kind in TAGS.items():
         urn, laestab = urns.get(tag, (None, None))
-        org = onboarding.onboard(db, {"name": f"Org {tag}", "kind": kind, "urn": urn,
-                                      "laestab": laestab}, actor="t")
+        org = organisations.onboard(db, {"name": f"Org {tag}", "kind": kind, "urn": urn,
+                                         "laestab": laestab}, actor="t")
         seed.org[tag] = org.id
         seed.put(tag, "org", org.id, secret=False)
         ORG_KINDS[org.id] = kind

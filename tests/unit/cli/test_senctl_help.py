@@ -84,8 +84,8 @@ def test_token_and_other_errors_are_sentences(pupils_db):
 
 def test_unknown_role_is_named(pupils_db):
     from services.common.db import open_database
+    from services.pupils.commands.organisations import onboard
     from services.pupils.models import Base
-    from services.pupils.onboarding import onboard
     org = onboard(open_database("pupils", Base.metadata, pupils_db),
                   {"name": "Trust", "kind": "trust"}, actor="t")
     code, out, err = run("token", "--sub", "a@b.example", "--org", org.id, "--roles",

@@ -13,15 +13,19 @@ of the same file changes nothing.
 """
 
 import csv
+import io
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from services.common.db import utcnow
-from services.common.problems import Unprocessable
+from services.common.errors import RuleBroken
+from services.common.ids import new_id
+from services.contracts import events
 
-from . import domain, records
-from .models import Pupil, SenRegisterEntry
+from .. import domain, payloads
+from ..models import Pupil, SenRegisterEntry
+from .pupils import PERSON_FIELDS, change_sen_status, update_pupil
 
 BATCH_SIZE = 1000
 MAX_REPORTED_ERRORS = 10_000
@@ -51,9 +55,9 @@ class ImportReport:
         """The rejected rows as CSV on `out` (a text file): the original header and cells,
         plus a Reason column (replaced if the file already had one). Returns the count."""
         header = list(self.header)
-        norm = [domain._norm(h) for h in header]
-        reason_at = norm.index(domain._norm(domain.REASON_COLUMN)) \
-            if domain._norm(domain.REASON_COLUMN) in norm else None
+        norm = [domain.mis._norm(h) for h in header]
+        reason_at = norm.index(domain.mis._norm(domain.REASON_COLUMN)) \
+            if domain.mis._norm(domain.REASON_COLUMN) in norm else None
         if reason_at is None:
             header.append(domain.REASON_COLUMN)
         writer = csv.writer(out, lineterminator="\r\n")
@@ -89,6 +93,15 @@ class ImportReport:
                 "unchanged": self.unchanged, "rejected": self.rejected, "errors": self.errors}
 
 
+def upload(db, org_id, raw, *, actor, today):
+    """An uploaded file's bytes (the whole body, UTF-8 CSV) imported into `org_id`;
+    the report as a dict."""
+    if b"\x00" in raw:
+        raise RuleBroken("The file is not UTF-8 CSV", errors={"file": ["NUL bytes"]})
+    lines = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig", newline="")
+    return import_csv(db, org_id, lines, actor=actor, today=today).as_dict()
+
+
 def import_csv(db, org_id, lines, *, actor, today, batch_size=BATCH_SIZE, progress=None):
     """Import CSV text lines (an iterable of str, e.g. an open file) into `org_id`.
     Row numbers count the header as row 1, as a spreadsheet shows them."""
@@ -96,14 +109,14 @@ def import_csv(db, org_id, lines, *, actor, today, batch_size=BATCH_SIZE, progre
     try:
         header = next(reader)
     except StopIteration:
-        raise Unprocessable("The file is empty", errors={"file": ["Empty"]}) from None
+        raise RuleBroken("The file is empty", errors={"file": ["Empty"]}) from None
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise Unprocessable("The file is not UTF-8 CSV",
+        raise RuleBroken("The file is not UTF-8 CSV",
                             errors={"file": [type(exc).__name__]}) from None
     try:
         mapping = domain.map_header(header)
     except ValueError as exc:
-        raise Unprocessable("The header lacks columns",
+        raise RuleBroken("The header lacks columns",
                             errors={"file": [f"Missing columns: {exc}"]}) from None
     report = ImportReport(header=list(header))
     seen = {}
@@ -145,8 +158,6 @@ def import_csv(db, org_id, lines, *, actor, today, batch_size=BATCH_SIZE, progre
 
 
 SEN_FIELDS = ("sen_status", "primary_need", "secondary_need")
-PERSON_FIELDS = ("legal_surname", "forename", "date_of_birth", "year_group", "nc_not_followed",
-                 "registration_group")
 
 
 def _commit_batch(db, org_id, batch, report, *, actor, today):
@@ -159,7 +170,7 @@ def _commit_batch(db, org_id, batch, report, *, actor, today):
         for row_no, data, cells in batch:
             pupil = existing.get(data["upn"])
             if pupil is None:
-                pid = records.new_id()
+                pid = new_id()
                 new_pupils.append({"id": pid, "org_id": org_id, "created_at": now,
                                    "updated_at": now, "registration_group": None, **data})
                 new_entries.append({"pupil_id": pid, "org_id": org_id,
@@ -168,16 +179,10 @@ def _commit_batch(db, org_id, batch, report, *, actor, today):
                                     "secondary_need": data["secondary_need"],
                                     "starts_on": today, "recorded_by": actor,
                                     "recorded_at": now})
-                new_events.append({
-                    "pupil_id": pid, "org_id": org_id, "year_group": data["year_group"],
-                    "registration_group": data.get("registration_group"),
-                    "sen_status": data["sen_status"], "primary_need": data["primary_need"],
-                    "secondary_need": data["secondary_need"],
-                    "areas_of_need": domain.areas_of_need(data["primary_need"],
-                                                          data["secondary_need"])})
+                new_events.append(payloads.pupil_registered_row(pid, org_id, data))
                 continue
             if pupil.org_id != org_id:
-                report.reject(row_no, [("upn", records.upn_unavailable().errors["upn"][0])],
+                report.reject(row_no, [("upn", domain.upn_unavailable().errors["upn"][0])],
                               cells=cells)
                 continue
             person = {k: data[k] for k in PERSON_FIELDS
@@ -187,15 +192,15 @@ def _commit_batch(db, org_id, batch, report, *, actor, today):
                 report.unchanged += 1
                 continue
             if person:
-                records.update_pupil(uow, pupil, person, actor=actor)
+                update_pupil(uow, pupil, person, actor=actor)
             if sen_changed:
-                records.change_sen_status(uow, pupil, {k: data[k] for k in SEN_FIELDS},
+                change_sen_status(uow, pupil, {k: data[k] for k in SEN_FIELDS},
                                           actor=actor, today=today)
             report.updated += 1
         if new_pupils:
             # Core executemany (the ORM's bulk path runs one INSERT per row here)
             s.execute(Pupil.__table__.insert(), new_pupils)
             s.execute(SenRegisterEntry.__table__.insert(), new_entries)
-            uow.emit_many("pupil.registered", new_events, org_id=org_id, actor=actor)
+            uow.emit_many(events.PUPIL_REGISTERED, new_events, org_id=org_id, actor=actor)
             report.created += len(new_pupils)
 

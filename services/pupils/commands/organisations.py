@@ -1,12 +1,15 @@
-"""Onboarding an organisation: used by the API and by `senctl org onboard`."""
+"""Onboarding an organisation (the API and `senctl org onboard`). Pupils owns the
+organisation record itself; the other services keep projections of its event."""
 
 from sqlalchemy import or_, select
 
 from services.common.db import utcnow
-from services.common.problems import Conflict
+from services.common.errors import Conflict
+from services.common.ids import new_id
+from services.contracts import events
 
-from . import domain
-from .models import Organisation
+from .. import payloads
+from ..models import Organisation
 
 
 def onboard(db, data, *, actor):
@@ -20,17 +23,12 @@ def onboard(db, data, *, actor):
                 raise Conflict("An organisation with this URN or LAESTAB is already onboarded",
                                errors={k: ["Already onboarded"] for k in ("urn", "laestab")
                                        if data.get(k)})
-        org = Organisation(**domain.new_organisation(data, actor=actor, now=utcnow()))
+        org = Organisation(id=new_id(), name=data["name"].strip(), kind=data["kind"],
+                           urn=data.get("urn"), laestab=data.get("laestab"),
+                           phase=data.get("phase"), contact_email=data.get("contact_email"),
+                           onboarded_at=utcnow(), onboarded_by=actor)
         uow.session.add(org)
         uow.session.flush()
-        uow.emit("organisation.onboarded", domain.onboarded_event(org), org_id=org.id,
-                 actor=actor)
+        uow.emit(events.ORGANISATION_ONBOARDED, payloads.organisation_onboarded(org),
+                 org_id=org.id, actor=actor)
     return org
-
-
-def find(db, key):
-    """An organisation by id, URN or LAESTAB."""
-    with db.session() as s:
-        return s.execute(select(Organisation).where(or_(
-            Organisation.id == key, Organisation.urn == key, Organisation.laestab == key
-        ))).scalars().first()

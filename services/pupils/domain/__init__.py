@@ -1,0 +1,86 @@
+"""Pupils rules in plain Python (no nameko, no SQL, no HTTP), one module a subject:
+
+- `register`: the SEN register, census readiness, UPNs, passports, moves, erasure;
+- `ehc`: the EHC statutory clock, its pauses and reminders;
+- `mis`: reading MIS exports.
+
+Closed code sets are StrEnums (their values are what is stored and sent); refusals
+are services/common/errors. Everything is importable from `domain` itself.
+"""
+
+from .ehc import (  # noqa: F401
+    AMENDED_PLAN_WEEKS,
+    DRAFT_COMMENT_DAYS,
+    FOUR_WEEK_PAUSES,
+    LAWFUL_PAUSES,
+    NOT_PAUSES,
+    PAUSE_REASONS,
+    PAUSE_RULE,
+    PHASE_TRANSFER_BEFORE,
+    PHASE_TRANSFER_KINDS,
+    POST16_TRANSFER_MONTHS,
+    REVIEW_DECISION_WEEKS,
+    REVIEW_DECISIONS,
+    STEP_DONE_FIELD,
+    STEP_ORDER,
+    STEP_WEEKS,
+    EhcStep,
+    Pause,
+    PauseReason,
+    PhaseTransferKind,
+    Reminder,
+    ReviewDecision,
+    WorkingDays,
+    add_months,
+    add_twelve_months,
+    annual_review_last_day,
+    check_new_plan,
+    check_pause,
+    check_pause_end,
+    check_plan,
+    clock_deadline,
+    due_reminders,
+    open_deadlines,
+    overdue_deadlines,
+    pause_errors,
+    phase_transfer_last_day,
+    plan_deadlines,
+    plan_record_errors,
+    plan_update_errors,
+)
+from .mis import (  # noqa: F401
+    IMPORT_COLUMNS,
+    NC_NOT_FOLLOWED,
+    REASON_COLUMN,
+    REQUIRED_COLUMNS,
+    SEN_STATUS_ALLOWED,
+    YEAR_GROUPS_ALLOWED,
+    map_header,
+    parse_date,
+    parse_import_row,
+    parse_need,
+    parse_sen_status,
+    parse_year_group,
+)
+from .register import (  # noqa: F401
+    NO_SPECIALIST_ASSESSMENT,
+    ON_SEN_REGISTER,
+    ErasureMode,
+    PassportStatus,
+    SenStatus,
+    Severity,
+    age_on_31_august,
+    areas_of_need,
+    census_dates,
+    census_issues,
+    check_move,
+    check_publishable,
+    check_sen_change,
+    check_upn_replacement,
+    erasure_mode,
+    expected_year_group,
+    need_types_of_area,
+    next_census_date,
+    sen_errors,
+    upn_unavailable,
+)
