@@ -7,7 +7,7 @@ five provisions each (three given to the pupil alone, two in groups of four),
 a catalogue of 20 entries covering every cost basis (per session, per hour, per
 term, staff rate), six recorded sessions per assignment with attendance, two
 targets per pupil served by their provisions, and two reviews per target. Then
-times the trust-wide impact report (services.provision.service.impact_rows, the
+times the trust-wide impact report (services.provision.queries.impact.impact_rows, the
 code GET /api/v1/provision/reports/impact runs, as trust_admin) and counts the
 SQL statements it issued with a SQLAlchemy `before_cursor_execute` listener.
 
@@ -27,7 +27,7 @@ from services.common import migrations
 from services.common.db import open_database
 from services.provision import domain
 from services.provision import models as m
-from services.provision.service import impact_rows
+from services.provision.queries.impact import impact_rows
 
 AS_OF = date(2026, 11, 24)
 START = date(2026, 9, 7)
@@ -183,7 +183,8 @@ def run(args=None, say=print):
         event.remove(db.engine, "before_cursor_execute", count)
 
     # the trust-wide cost summary (GET /api/v1/provision/costs): every pupil's cost
-    from services.provision import domain, records
+    from services.provision import domain
+    from services.provision.queries import reports as records
     cost_timings, cost_queries = [], set()
     event.listen(db.engine, "before_cursor_execute", count)
     try:

@@ -17,28 +17,92 @@ future sessions likewise, among the pupils who will be in the group then (as
 their membership dates stand today).
 """
 
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 
 from services.common.csvexport import dict_csv_text
+from services.common.errors import Conflict, RuleBroken
+from services.contracts import school_calendar
 from services.contracts.school_calendar import LA_CALENDAR
 
-TIERS = ("universal", "targeted", "specialist")
-COST_BASES = ("per_session", "per_hour", "per_term", "staff_rate")
-SESSION_BASES = ("per_session", "per_hour", "staff_rate")
-DELIVERY_ROLES = ("teacher", "teaching_assistant", "senco", "slt", "therapist",
-                  "specialist_teacher", "external")
-END_REASONS = ("target_met", "not_effective", "pupil_left", "pupil_absent", "staffing",
-               "replaced", "parent_request", "other")
+
+class Tier(StrEnum):
+    """The graduated approach's waves of provision."""
+
+    UNIVERSAL = "universal"
+    TARGETED = "targeted"
+    SPECIALIST = "specialist"
+
+
+class CostBasis(StrEnum):
+    """How a catalogue entry is priced."""
+
+    PER_SESSION = "per_session"
+    PER_HOUR = "per_hour"
+    PER_TERM = "per_term"
+    STAFF_RATE = "staff_rate"  # the delivering role's hourly rate × the session's length
+
+
+class DeliveryRole(StrEnum):
+    TEACHER = "teacher"
+    TEACHING_ASSISTANT = "teaching_assistant"
+    SENCO = "senco"
+    SLT = "slt"
+    THERAPIST = "therapist"
+    SPECIALIST_TEACHER = "specialist_teacher"
+    EXTERNAL = "external"
+
+
+class EndReason(StrEnum):
+    TARGET_MET = "target_met"
+    NOT_EFFECTIVE = "not_effective"
+    PUPIL_LEFT = "pupil_left"
+    PUPIL_ABSENT = "pupil_absent"
+    STAFFING = "staffing"
+    REPLACED = "replaced"
+    PARENT_REQUEST = "parent_request"
+    OTHER = "other"
+
+
+class Level(StrEnum):
+    """Progress on a target at a review, in rank order (0 … 4)."""
+
+    NOT_YET_STARTED = "not_yet_started"
+    WORKING_TOWARDS = "working_towards"
+    PARTIALLY_MET = "partially_met"
+    MET = "met"
+    EXCEEDED = "exceeded"
+
+
+class AssignmentStatus(StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class CycleStatus(StrEnum):
+    OPEN = "open"
+    REVIEWED = "reviewed"
+
+
+def _values(enum):
+    return tuple(member.value for member in enum)
+
+
+TIERS = _values(Tier)
+COST_BASES = _values(CostBasis)
+SESSION_BASES = (CostBasis.PER_SESSION.value, CostBasis.PER_HOUR.value,
+                 CostBasis.STAFF_RATE.value)
+DELIVERY_ROLES = _values(DeliveryRole)
+END_REASONS = _values(EndReason)
 
 # Progress on a target at a review: named levels, stored with their rank (0-4) so
 # reports can count and average them; names for people in services/contracts/names.py.
-LEVELS = ("not_yet_started", "working_towards", "partially_met", "met", "exceeded")
+LEVELS = _values(Level)
 LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
-MET = LEVEL_RANK["met"]  # a rank at or above this is "met or exceeded"
+MET = LEVEL_RANK[Level.MET]  # a rank at or above this is "met or exceeded"
 # The old scale (-2 much worse … 0 no change, 1 met, 2 exceeded), still accepted on input
 # and given on output as `progress`; migration 0003 moved stored values to levels.
 LEGACY_PROGRESS = {-2: "working_towards", -1: "working_towards", 0: "working_towards",
@@ -74,20 +138,8 @@ def check_level_against_score(level, score, target_score, baseline_score=None):
 
 ZERO = Decimal("0")
 PENNY = Decimal("0.01")
-ACTIVE, ENDED = "active", "ended"
-OPEN, REVIEWED = "open", "reviewed"
-
-
-class RuleBroken(Exception):
-    """A request that breaks a provision rule. `field` names what to fix, if one field."""
-
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
-
-
-def new_id():
-    return str(uuid.uuid4())
+ACTIVE, ENDED = AssignmentStatus.ACTIVE, AssignmentStatus.ENDED
+OPEN, REVIEWED = CycleStatus.OPEN, CycleStatus.REVIEWED
 
 
 def money(value):
@@ -97,8 +149,12 @@ def money(value):
 
 # -- school calendar ---------------------------------------------------------------
 
+# Provision costs by the platform's one calendar: its academic year (1 September to
+# 31 August, school_calendar.academic_year_of) and each school's terms (the LA pattern
+# where a school has set none); projections run to the end of the academic year.
+
 def academic_year_start(day):
-    return date(day.year if day.month >= 9 else day.year - 1, 9, 1)
+    return date(int(school_calendar.academic_year_of(day)[:4]), 9, 1)
 
 
 def academic_year_end(day):
@@ -137,16 +193,16 @@ def planned_sessions(sessions_per_week, start, end, calendar=None):
 def session_cost(basis, amount, session_minutes, role_rate=None):
     """Cost of one session for the whole group; None for a per-term cost."""
     hours = Decimal(session_minutes) / 60
-    if basis == "per_session":
+    if basis == CostBasis.PER_SESSION:
         return Decimal(amount)
-    if basis == "per_hour":
+    if basis == CostBasis.PER_HOUR:
         return Decimal(amount) * hours
-    if basis == "staff_rate":
+    if basis == CostBasis.STAFF_RATE:
         if role_rate is None:
             raise RuleBroken("No hourly rate is set for the role that delivers this provision",
                              field="delivered_by")
         return Decimal(role_rate) * hours
-    if basis == "per_term":
+    if basis == CostBasis.PER_TERM:
         return None
     raise ValueError(f"unknown cost basis {basis}")
 
@@ -219,7 +275,7 @@ def _segments(windows, lo, hi):
 def assignment_costs(a: CostInput, as_of: date) -> dict:
     """{pupil_id: PupilCost} for one assignment as of a day."""
     year_end = academic_year_end(as_of)
-    if a.basis == "per_term":
+    if a.basis == CostBasis.PER_TERM:
         return _per_term_costs(a, as_of, year_end)
     per_session = session_cost(a.basis, a.amount, a.session_minutes, a.role_rate)
     costs = {}
@@ -300,7 +356,7 @@ def check_can_end(*, statutory, start, ended_on, planned_end, status, review=Non
     """May an assignment end on `ended_on`? `review` is (status, reviewed_on) of the
     APDR cycle named as the review that decided it, or None."""
     if status != ACTIVE:
-        raise RuleBroken("This provision has already ended")
+        raise Conflict("This provision has already ended")
     if ended_on < start:
         raise RuleBroken("Provision cannot end before it starts", field="ended_on")
     if ended_on > planned_end:
@@ -440,7 +496,7 @@ def group_cost_to_date(a: CostInput, sessions_delivered, as_of):
     """What one assignment has cost the school to a day: every session delivered costs
     its full price whoever was there; a per-term cost counts the school days on which
     the group had at least one pupil. Equals the sum of its pupils' shares."""
-    if a.basis == "per_term":
+    if a.basis == CostBasis.PER_TERM:
         return sum((c.to_date for c in _per_term_costs(a, as_of, as_of).values()), ZERO)
     return session_cost(a.basis, a.amount, a.session_minutes, a.role_rate) * sessions_delivered
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.projections import OrganisationProjection
 from services.common.tables import UTCDateTime, platform_tables
 
 MONEY = Numeric(12, 2)
@@ -30,11 +31,13 @@ class Base(DeclarativeBase):
 outbox, inbox = platform_tables(Base.metadata)
 
 
-class Organisation(Base):
-    """Local projection of organisation.onboarded, plus provision's own settings."""
+class Organisation(OrganisationProjection, Base):
+    """The kit's projection of organisation.onboarded, plus provision's own settings.
 
-    __tablename__ = "organisations"
-    org_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    A school's settings (its SEN budget, role rates) may be set before its onboarding
+    event arrives here, so its name and kind may still be unknown (nullable, as
+    migration 0002 made them)."""
+
     name: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str | None] = mapped_column(String(30))
     sen_budget: Mapped[Decimal | None] = mapped_column(MONEY)  # notional SEN budget a year

@@ -365,6 +365,20 @@ class CycleSchema(Schema):
     overdue = fields.Boolean()
 
 
+class DueCycleSchema(CycleSchema):
+    year_group = fields.Integer(allow_none=True, metadata={
+        "description": "The pupil's year group (from the pupils service's events)"})
+    registration_group = fields.String(allow_none=True, metadata={
+        "description": "The pupil's class / registration group, if recorded"})
+
+
+class ReviewsDueSchema(Schema):
+    due = fields.List(fields.Nested(DueCycleSchema), metadata={
+        "description": "Open cycles whose review falls within within_days"})
+    overdue = fields.List(fields.Nested(DueCycleSchema), metadata={
+        "description": "Open cycles whose review date has passed"})
+
+
 class DueQuerySchema(Schema):
     org_id = fields.String(validate=ID)
     within_days = fields.Integer(load_default=14, validate=validate.Range(min=0, max=365))

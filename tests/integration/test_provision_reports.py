@@ -1,4 +1,4 @@
-"""The impact report the database counts (records.impact) against the reference
+"""The impact report the database counts (queries/impact.py) against the reference
 arithmetic of domain.impact_report, on generated provision maps, on SQLite and
 PostgreSQL; and its number of SQL statements does not grow with the data."""
 
@@ -9,9 +9,10 @@ from sqlalchemy import event
 
 from bench.provision_report import AS_OF, build
 from services.common.db import open_database
-from services.provision import domain, records
+from services.provision import domain
 from services.provision.models import Base
-from services.provision.service import impact_rows
+from services.provision.queries import reports
+from services.provision.queries.impact import impact, impact_rows
 
 
 @pytest.fixture
@@ -34,8 +35,8 @@ def test_database_counted_report_equals_the_reference_arithmetic(provision_db, a
     with provision_db.session() as s:
         for group_by in ("trust", "org", "provision", "provision_org"):
             for filters in ({}, {"org_id": "school-03"}, {"catalogue_id": "entry-02"}):
-                fast, _ = records.impact(s, as_of, group_by=group_by, **filters)
-                report, _, latest = records.load_report_data(s, as_of, **filters)
+                fast, _ = impact(s, as_of, group_by=group_by, **filters)
+                report, _, latest = reports.load_report_data(s, as_of, **filters)
                 reference = domain.impact_report(report, latest, group_by)
                 assert rounded(fast) == rounded(reference), (group_by, filters)
                 assert fast, (group_by, filters)
