@@ -315,6 +315,28 @@ def _per_term_costs(a, as_of, year_end):
     return costs
 
 
+def planned_group_cost(a: CostInput, as_of: date) -> Decimal:
+    """What the sessions planned after `as_of` (to the end of the academic year) of one
+    session-priced assignment cost the school: each planned session's full price while
+    at least one pupil is in the group. Equals the sum of its pupils' projected shares
+    beyond what was delivered (assignment_costs)."""
+    per_session = session_cost(a.basis, a.amount, a.session_minutes, a.role_rate)
+    windows = {i: a.window(m) for i, m in enumerate(a.members)}
+    total = ZERO
+    for first, last, _ in _segments(windows, max(a.start, as_of + timedelta(days=1)),
+                                    min(a.last_day, academic_year_end(as_of))):
+        total += per_session * planned_sessions(a.sessions_per_week, first, last, a.calendar)
+    return total
+
+
+def per_term_group_cost(a: CostInput, as_of: date) -> PupilCost:
+    """To date and projected cost of one per-term assignment to the school: the sum of
+    its pupils' shares (assignment_costs)."""
+    costs = _per_term_costs(a, as_of, academic_year_end(as_of)).values()
+    return PupilCost(sum((c.to_date for c in costs), ZERO),
+                     sum((c.projected for c in costs), ZERO))
+
+
 # -- targets, reviews, cycles -----------------------------------------------------
 
 def is_met(progress):
@@ -430,6 +452,20 @@ def cost_summary(assignments, budget=None):
             "per_tier": costs(per_tier), "per_org": costs(per_org), "total": total,
             "budget": budget,
             "remaining": remaining}
+
+
+def cost_totals(totals, budget=None):
+    """cost_summary's figures but per pupil, from the cost of each (catalogue entry,
+    organisation, tier): {(catalogue_id, org_id, tier): PupilCost}."""
+    per_provision, per_tier, per_org = {}, {}, {}
+    total = PupilCost()
+    for (catalogue_id, org_id, tier), cost in totals.items():
+        for sums, key in ((per_provision, catalogue_id), (per_tier, tier), (per_org, org_id)):
+            sums[key] = sums.get(key, PupilCost()) + cost
+        total += cost
+    remaining = None if budget is None else Decimal(budget) - total.projected
+    return {"per_provision": per_provision, "per_tier": per_tier, "per_org": per_org,
+            "total": total, "budget": budget, "remaining": remaining}
 
 
 @dataclass

@@ -44,6 +44,8 @@ from .schemas import (
     CatalogueEntrySchema,
     CatalogueQuerySchema,
     CatalogueUpdateSchema,
+    ClassMapQuerySchema,
+    ClassMapSchema,
     CostQuerySchema,
     CycleCreateSchema,
     CycleReviewSchema,
@@ -228,6 +230,14 @@ class ProvisionService(PlatformService):
     def pupil_map(self, request, principal, query, pupil_id):
         return maps.pupil_map(self.db, principal, pupil_id, query["format"], _today(),
                               self.documents)
+
+    @api("GET", f"{P}/map", roles=REPORT_READERS, query=ClassMapQuerySchema,
+         response=ClassMapSchema,
+         summary="A class's or year group's provision map, pupil by pupil: provision, "
+                 "frequency, staff, cost, dates, outcomes and APDR cycles, with totals (the "
+                 "costed map a local authority asks for with an EHC needs assessment request)")
+    def class_map(self, request, principal, query):
+        return maps.class_map(self.db, principal, query, _today())
 
     @api("GET", f"{P}/costs", roles=REPORT_READERS, query=CostQuerySchema,
          summary="Cost to date and projected to the end of the year, against the SEN budget")

@@ -11,7 +11,7 @@ from bench.provision_report import AS_OF, build
 from services.common.db import open_database
 from services.provision import domain
 from services.provision.models import Base
-from services.provision.queries import reports
+from services.provision.queries import costs, reports
 from services.provision.queries.impact import impact, impact_rows
 
 
@@ -55,3 +55,38 @@ def test_report_issues_the_same_number_of_statements_whatever_the_size(database_
         counts.append(len(statements))
         assert rows and sum(r["pupils"] for r in rows) >= n
     assert counts[0] == counts[1] <= 8
+
+
+def money_figures(figures):
+    def m(cost):
+        return domain.money(cost.to_date), domain.money(cost.projected)
+    return ({group: {k: m(c) for k, c in figures[group].items()}
+             for group in ("per_provision", "per_tier", "per_org")},
+            m(figures["total"]), domain.money(figures["remaining"]))
+
+
+@pytest.mark.parametrize("as_of", [AS_OF, date(2026, 10, 1), date(2027, 2, 1)])
+def test_cost_summary_equals_the_pupil_by_pupil_arithmetic(provision_db, as_of):
+    build(provision_db, 240)
+    with provision_db.session() as s:
+        for org_id in (None, "school-03"):
+            fast, fast_entries, budget = costs.summary(s, as_of, org_id)
+            reference, entries, ref_budget = costs.per_pupil_summary(s, as_of, org_id)
+            assert money_figures(fast) == money_figures(reference), org_id
+            assert fast["per_provision"] and budget == ref_budget
+            assert {k: fast_entries[k] for k in entries} == entries
+
+
+def test_cost_summary_issues_the_same_number_of_statements_whatever_the_size(database_urls):
+    counts = []
+    for n in (40, 400):
+        db = open_database("provision", Base.metadata, database_urls("provision"))
+        build(db, n)
+        statements = []
+        event.listen(db.engine, "before_cursor_execute",
+                     lambda *args, seen=statements: seen.append(args[2]))
+        with db.session() as s:
+            figures, _, _ = costs.summary(s, AS_OF)
+        counts.append(len(statements))
+        assert figures["total"].projected > 0
+    assert counts[0] == counts[1] <= 7

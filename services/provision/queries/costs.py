@@ -1,6 +1,7 @@
 """Costs to date and projected to the end of the academic year, against the notional
 SEN budget: in total and per tier, provision, school, pupil and class."""
 
+from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
@@ -8,8 +9,16 @@ from sqlalchemy import func, select
 from services.common import access
 
 from .. import domain
-from ..models import Organisation
-from . import reports
+from ..models import (
+    Assignment,
+    AssignmentPupil,
+    Attendance,
+    CatalogueEntry,
+    DeliveredSession,
+    Organisation,
+    RoleRate,
+)
+from . import calendar, reports
 
 
 def money_text(value):
@@ -27,17 +36,100 @@ def decimal(value, places="0.01"):
     return None if value is None else value.quantize(Decimal(places), rounding=ROUND_HALF_UP)
 
 
-def summary(s, as_of, org_id=None):
-    """(domain.cost_summary's figures, entries by id, the budget) of an organisation or,
-    with `org_id` None, the trust."""
-    report, entries, _ = reports.load_report_data(s, as_of, org_id=org_id,
-                                                  include_planned=True)
+def budget_of(s, org_id=None):
+    """The notional SEN budget of an organisation, or the trust's (the sum of all)."""
     if org_id is None:
-        budget = s.execute(select(func.sum(Organisation.sen_budget))).scalar()
-    else:
-        org = s.get(Organisation, org_id)
-        budget = org.sen_budget if org else None
+        return s.execute(select(func.sum(Organisation.sen_budget))).scalar()
+    org = s.get(Organisation, org_id)
+    return org.sen_budget if org else None
+
+
+def per_pupil_summary(s, as_of, org_id=None, pupil_ids=None):
+    """(domain.cost_summary's figures, entries by id, the budget), pupil by pupil: the
+    views per pupil and per class, and the reference `summary` is tested against."""
+    report, entries, _ = reports.load_report_data(s, as_of, org_id=org_id,
+                                                  pupil_ids=pupil_ids, include_planned=True)
+    budget = budget_of(s, org_id)
     return domain.cost_summary(report, budget), entries, budget
+
+
+def summary(s, as_of, org_id=None):
+    """(domain.cost_totals' figures, entries by id, the budget) of an organisation or,
+    with `org_id` None, the trust, in seven statements whatever the number of pupils:
+    the catalogue, role rates, calendars, the budget, registers delivered to date
+    counted by (entry, school, register size), and assignments with their members, in
+    one pass. Each assignment costs the school what its pupils' shares add up to
+    (domain.planned_group_cost, per_term_group_cost); assignments alike in everything
+    their cost depends on are costed once."""
+    where = [] if org_id is None else [Assignment.org_id == org_id]
+    conn = s.connection()  # Core rows: the ORM's row processing would cost more than SQL
+    entries = {e.id: e for e in conn.execute(
+        select(CatalogueEntry.id, CatalogueEntry.name, CatalogueEntry.tier,
+               CatalogueEntry.cost_basis, CatalogueEntry.cost_amount,
+               CatalogueEntry.session_minutes, CatalogueEntry.delivered_by)).all()}
+    rates = {(r.org_id, r.role): r.hourly_rate for r in conn.execute(
+        select(RoleRate.org_id, RoleRate.role, RoleRate.hourly_rate)).all()}
+    school_calendars = calendar.calendars(s, None if org_id is None else [org_id])
+    budget = budget_of(s, org_id)
+
+    def rate(e, org):
+        found = rates.get((org, e.delivered_by))
+        if e.cost_basis == domain.CostBasis.STAFF_RATE and found is None:
+            return domain.ZERO  # a rate never set costs nothing (shown as 0)
+        return found
+
+    totals = defaultdict(domain.PupilCost)
+    # Delivered to date: each attendance row is its session's price shared by the
+    # register (as domain.assignment_costs counts it; a register names members only,
+    # commands/assignments.py, and erasure takes a pupil's attendance with their place)
+    for catalogue, org, size, n in conn.execute(
+            select(Assignment.catalogue_id, Assignment.org_id, DeliveredSession.register_size,
+                   func.count())
+            .join(DeliveredSession, DeliveredSession.assignment_id == Assignment.id)
+            .join(Attendance, Attendance.session_id == DeliveredSession.id)
+            .join(CatalogueEntry, CatalogueEntry.id == Assignment.catalogue_id)
+            .where(*where, DeliveredSession.held_on <= as_of,
+                   CatalogueEntry.cost_basis.in_(domain.SESSION_BASES))
+            .group_by(Assignment.catalogue_id, Assignment.org_id,
+                      DeliveredSession.register_size)).all():
+        e = entries[catalogue]
+        done = domain.session_cost(e.cost_basis, e.cost_amount, e.session_minutes,
+                                   rate(e, org)) * n / size
+        totals[(catalogue, org, e.tier)] += domain.PupilCost(done, done)
+    # What is planned (and, per term, what has been): one pass over assignments and members
+    alike = defaultdict(int)
+    current, windows = None, []
+    for row in conn.execute(
+            select(Assignment.id, Assignment.catalogue_id, Assignment.org_id,
+                   Assignment.start_date, Assignment.end_date, Assignment.ended_on,
+                   Assignment.sessions_per_week, AssignmentPupil.joined_on,
+                   AssignmentPupil.left_on)
+            .join(AssignmentPupil, AssignmentPupil.assignment_id == Assignment.id)
+            .where(*where).order_by(Assignment.id)).all():
+        if current is not None and row.id != current[0]:
+            alike[(*current[1:], tuple(sorted(windows)))] += 1
+            windows = []
+        current = tuple(row[:7])
+        windows.append((row.joined_on, row.left_on))
+    if current is not None:
+        alike[(*current[1:], tuple(sorted(windows)))] += 1
+    for (catalogue, org, start, end, ended_on, spw, members), n in alike.items():
+        e = entries[catalogue]
+        a = domain.CostInput(
+            basis=e.cost_basis, amount=e.cost_amount, session_minutes=e.session_minutes,
+            start=start, end=end, ended_on=ended_on, sessions_per_week=spw,
+            members=[domain.Membership(i, joined, left)
+                     for i, (joined, left) in enumerate(members)],
+            role_rate=rate(e, org), calendar=school_calendars.get(org))
+        if e.cost_basis == domain.CostBasis.PER_TERM:
+            cost = domain.per_term_group_cost(a, as_of)
+        else:
+            planned = domain.planned_group_cost(a, as_of)
+            cost = domain.PupilCost(domain.ZERO, planned)
+        totals[(catalogue, org, e.tier)] += domain.PupilCost(cost.to_date * n,
+                                                             cost.projected * n)
+    names = {k: {"name": e.name, "tier": e.tier} for k, e in entries.items()}
+    return domain.cost_totals(dict(totals), budget), names, budget
 
 
 def _rows(costs, name=None):
@@ -55,10 +147,11 @@ def costs(db, principal, query, today, documents):
     view, fmt = query["view"], query["format"]
     with db.session() as s:
         org_id = access.scoped_org(principal, query.get("org_id"))
-        figures, entries, budget = summary(s, as_of, org_id)
+        per_pupil = view in ("pupil", "class")
+        figures, entries, budget = (per_pupil_summary if per_pupil else summary)(
+            s, as_of, org_id)
         names = reports.org_names(s)
-        pupils = (reports.pupils_by_id(s, figures["per_pupil"])
-                  if view in ("pupil", "class") else {})
+        pupils = reports.pupils_by_id(s, figures["per_pupil"]) if per_pupil else {}
     views = {
         "provision": lambda: _rows(figures["per_provision"], lambda k: entries[k]["name"]),
         "tier": lambda: _rows(figures["per_tier"]),

@@ -32,7 +32,7 @@ def _scoped(query, column, where):
 
 
 def load_report_data(session, as_of, *, org_id=None, catalogue_id=None, pupil_id=None,
-                     include_planned=False):
+                     pupil_ids=None, include_planned=False):
     """(report assignments, entries by id, latest progress by target id) as of a day.
 
     Six queries in all, whatever the number of pupils: assignments with their
@@ -47,6 +47,9 @@ def load_report_data(session, as_of, *, org_id=None, catalogue_id=None, pupil_id
     if pupil_id is not None:
         where.append(Assignment.id.in_(select(AssignmentPupil.assignment_id)
                                        .where(AssignmentPupil.pupil_id == pupil_id)))
+    if pupil_ids is not None:  # the assignments of any of these pupils (a class's map)
+        where.append(Assignment.id.in_(select(AssignmentPupil.assignment_id)
+                                       .where(AssignmentPupil.pupil_id.in_(list(pupil_ids)))))
     # Core rows (session.connection()): the ORM's row processing cost more than the query
     conn = session.connection()
     rows = conn.execute(
