@@ -41,25 +41,23 @@ def entry(s, principal, entry_id, write=False):
     return found
 
 
-def assignment(s, principal, assignment_id, write=False):
-    found = s.get(Assignment, assignment_id)
+def _record(s, principal, model, record_id, what, write):
+    found = s.get(model, record_id)
     if found is None or not visible(principal, found.org_id, write):
-        raise errors.NotFound("No such assignment")
+        raise errors.NotFound(f"No such {what}")
     return found
+
+
+def assignment(s, principal, assignment_id, write=False):
+    return _record(s, principal, Assignment, assignment_id, "assignment", write)
 
 
 def target(s, principal, target_id, write=False):
-    found = s.get(Target, target_id)
-    if found is None or not visible(principal, found.org_id, write):
-        raise errors.NotFound("No such target")
-    return found
+    return _record(s, principal, Target, target_id, "target", write)
 
 
 def cycle(s, principal, cycle_id, write=False):
-    found = s.get(Cycle, cycle_id)
-    if found is None or not visible(principal, found.org_id, write):
-        raise errors.NotFound("No such cycle")
-    return found
+    return _record(s, principal, Cycle, cycle_id, "cycle", write)
 
 
 def organisation(principal, org_id, write=False):
