@@ -413,9 +413,12 @@ class ReportQuerySchema(Schema):
     org_id = fields.String(validate=ID)
     catalogue_id = fields.String(validate=ID)
     as_of = fields.Date(validate=_plausible)
-    group_by = fields.String(load_default="provision",
+    group_by = fields.String(load_default="provision", metadata={
+        "description": "provision, provision and school, school, the trust, or pupil "
+                       "(each pupil's targets and share of cost; rows carry pupil_id, "
+                       "year_group and registration_group)"},
                              validate=validate.OneOf(("provision", "provision_org", "org",
-                                                      "trust")))
+                                                      "trust", "pupil")))
     format = fields.String(load_default="json",
                            validate=validate.OneOf(("json", "csv", "xlsx")))
 

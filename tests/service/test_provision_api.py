@@ -738,3 +738,15 @@ def test_class_map_pupil_by_pupil_with_costs_outcomes_cycles_and_totals(env, htt
     due = http.get(env.base + P + "/reviews/due", headers=senco).json()
     assert [(c["pupil_id"], c["year_group"], c["registration_group"]) for c in due["due"]] == [
         ("A", 4, "4B")]
+    impact = http.get(env.base + P + "/reports/impact", headers=senco, params={
+        "as_of": "2026-11-20", "group_by": "pupil"}).json()["rows"]
+    assert [(r["pupil_id"], r["year_group"], r["registration_group"], r["org_id"],
+             r["targets"], r["targets_reviewed"], r["targets_met"], r["cost_to_date"])
+            for r in impact] == [("A", 4, "4B", "s1", 1, 1, 1, "40.00"),
+                                 ("B", 4, "4C", "s1", 1, 0, 0, "20.00")]
+    by_provision = http.get(env.base + P + "/reports/impact", headers=senco,
+                            params={"as_of": "2026-11-20"}).json()["rows"]
+    assert [(r["pupil_id"], r["cost_to_date"]) for r in by_provision] == [(None, "60.00")]
+    pupil_csv = http.get(env.base + P + "/reports/impact", headers=senco, params={
+        "as_of": "2026-11-20", "group_by": "pupil", "format": "csv"})
+    assert pupil_csv.text.splitlines()[0].startswith("pupil_id,year_group,registration_group")

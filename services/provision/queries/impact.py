@@ -18,6 +18,7 @@ from ..models import (
     DeliveredSession,
     Outcome,
     RoleRate,
+    Target,
 )
 from . import calendar, reports
 from .costs import decimal, money_text, percent
@@ -33,6 +34,7 @@ KEY_COLUMNS = {
     "provision_org": ("catalogue_id", "org_id"),
     "org": ("org_id",),
     "trust": (),
+    "pupil": ("pupil_id",),  # pupil_impact, pupil by pupil
 }
 
 
@@ -136,19 +138,56 @@ def impact(session, as_of, *, group_by="provision", org_id=None, catalogue_id=No
     return rows, {k: {"name": e.name, "tier": e.tier} for k, e in entries.items()}
 
 
+def pupil_impact(s, as_of, *, org_id=None, catalogue_id=None):
+    """Impact rows per pupil (key: (pupil_id,)): their targets served by the provision,
+    reviewed and met, and their share of its cost to date, pupil by pupil
+    (queries/reports.py), for a school's map of what works for whom."""
+    report, _, latest = reports.load_report_data(s, as_of, org_id=org_id,
+                                                 catalogue_id=catalogue_id)
+    served = {t for a in report for t in a.target_ids}
+    owner = dict(s.execute(select(Target.id, Target.pupil_id)
+                           .where(Target.id.in_(served))).all()) if served else {}
+    costs, targets = defaultdict(lambda: domain.ZERO), defaultdict(set)
+    for a in report:
+        for pupil_id, cost in a.costs.items():
+            costs[pupil_id] += cost.to_date
+            targets[pupil_id].update(t for t in a.target_ids if owner.get(t) == pupil_id)
+    rows = []
+    for pupil_id in sorted(costs):
+        reviewed = [latest[t] for t in targets[pupil_id] if t in latest]
+        rows.append(domain.impact_row(
+            (pupil_id,), pupils=1, targets=len(targets[pupil_id]), reviewed=len(reviewed),
+            met=sum(1 for p in reviewed if domain.is_met(p)), progress_sum=sum(reviewed),
+            cost=costs[pupil_id]))
+    return rows
+
+
 def impact_rows(s, as_of, *, group_by="provision", org_id=None, catalogue_id=None):
-    """Impact report rows, ready for JSON or CSV (the API's and the bench's)."""
-    rows, entries = impact(s, as_of, group_by=group_by, org_id=org_id,
-                                      catalogue_id=catalogue_id)
+    """Impact report rows, ready for JSON or CSV (the API's and the bench's). Every row
+    has pupil_id, year_group and registration_group: a pupil's (group_by=pupil), else
+    None."""
+    if group_by == "pupil":
+        rows = pupil_impact(s, as_of, org_id=org_id, catalogue_id=catalogue_id)
+        entries = {}
+        pupils = reports.pupils_by_id(s, [row.key[0] for row in rows])
+    else:
+        rows, entries = impact(s, as_of, group_by=group_by, org_id=org_id,
+                               catalogue_id=catalogue_id)
+        pupils = {}
     names = reports.org_names(s)
     out = []
     for row in rows:
         key = dict(zip(KEY_COLUMNS[group_by], row.key, strict=True))
-        cid, oid = key.get("catalogue_id"), key.get("org_id")
+        cid, oid, pid = key.get("catalogue_id"), key.get("org_id"), key.get("pupil_id")
+        pupil = pupils.get(pid)
+        if pupil is not None:
+            oid = pupil.org_id
         out.append({
             "catalogue_id": cid, "provision": entries[cid]["name"] if cid else None,
             "tier": entries[cid]["tier"] if cid else None,
             "org_id": oid, "organisation": names.get(oid) if oid else None,
+            "pupil_id": pid, "year_group": getattr(pupil, "year_group", None),
+            "registration_group": getattr(pupil, "registration_group", None),
             "pupils": row.pupils, "targets": row.targets,
             "targets_reviewed": row.targets_reviewed, "targets_met": row.targets_met,
             "share_met": None if row.share_met is None else str(percent(row.share_met)),
@@ -158,7 +197,8 @@ def impact_rows(s, as_of, *, group_by="provision", org_id=None, catalogue_id=Non
             else str(decimal(row.average_progress)),
             "average_level": None if row.average_progress is None else label(
                 domain.LEVELS[int(row.average_progress)]),
-            "cost_to_date": money_text(row.cost), "cost_per_pupil": money_text(row.cost_per_pupil),
+            "cost_to_date": money_text(row.cost),
+            "cost_per_pupil": money_text(row.cost_per_pupil),
             "cost_per_target_met": money_text(row.cost_per_target_met),
         })
     return out
@@ -174,6 +214,8 @@ def report(db, principal, query, today, documents):
     if query["format"] == "xlsx":
         return documents.impact_sheet(rows, "xlsx", query["group_by"])
     if query["format"] == "csv":
-        return documents.csv(rows, IMPACT_COLUMNS, f"impact-{query['group_by']}")
+        columns = IMPACT_COLUMNS if query["group_by"] != "pupil" else [
+            "pupil_id", "year_group", "registration_group", *IMPACT_COLUMNS[3:]]
+        return documents.csv(rows, columns, f"impact-{query['group_by']}")
     return {"as_of": as_of.isoformat(), "group_by": query["group_by"], "org_id": org_id,
             "rows": rows}
