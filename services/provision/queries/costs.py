@@ -11,7 +11,6 @@ from services.common import access
 from .. import domain
 from ..models import (
     Assignment,
-    AssignmentPupil,
     Attendance,
     CatalogueEntry,
     DeliveredSession,
@@ -97,30 +96,11 @@ def summary(s, as_of, org_id=None):
                                    rate(e, org)) * n / size
         totals[(catalogue, org, e.tier)] += domain.PupilCost(done, done)
     # What is planned (and, per term, what has been): one pass over assignments and members
-    alike = defaultdict(int)
-    current, windows = None, []
-    for row in conn.execute(
-            select(Assignment.id, Assignment.catalogue_id, Assignment.org_id,
-                   Assignment.start_date, Assignment.end_date, Assignment.ended_on,
-                   Assignment.sessions_per_week, AssignmentPupil.joined_on,
-                   AssignmentPupil.left_on)
-            .join(AssignmentPupil, AssignmentPupil.assignment_id == Assignment.id)
-            .where(*where).order_by(Assignment.id)).all():
-        if current is not None and row.id != current[0]:
-            alike[(*current[1:], tuple(sorted(windows)))] += 1
-            windows = []
-        current = tuple(row[:7])
-        windows.append((row.joined_on, row.left_on))
-    if current is not None:
-        alike[(*current[1:], tuple(sorted(windows)))] += 1
-    for (catalogue, org, start, end, ended_on, spw, members), n in alike.items():
+    for (catalogue, org, start, end, ended_on, spw, windows), n in reports.alike_assignments(
+            conn, where).items():
         e = entries[catalogue]
-        a = domain.CostInput(
-            basis=e.cost_basis, amount=e.cost_amount, session_minutes=e.session_minutes,
-            start=start, end=end, ended_on=ended_on, sessions_per_week=spw,
-            members=[domain.Membership(i, joined, left)
-                     for i, (joined, left) in enumerate(members)],
-            role_rate=rate(e, org), calendar=school_calendars.get(org))
+        a = reports.group_input(e, start, end, ended_on, spw, windows, rate(e, org),
+                                school_calendars.get(org))
         if e.cost_basis == domain.CostBasis.PER_TERM:
             cost = domain.per_term_group_cost(a, as_of)
         else:

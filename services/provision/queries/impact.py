@@ -79,31 +79,13 @@ def impact(session, as_of, *, group_by="provision", org_id=None, catalogue_id=No
         cost[key_of(catalogue, org)] += domain.session_cost(
             e.cost_basis, e.cost_amount, e.session_minutes, rate(catalogue, org)) * n
 
-    termly = defaultdict(list)
-    conn = session.connection()  # Core rows: the ORM's row processing costs more than SQL
-    for row in conn.execute(
-            select(Assignment.id, Assignment.catalogue_id, Assignment.org_id,
-                   Assignment.start_date, Assignment.end_date, Assignment.ended_on,
-                   Assignment.sessions_per_week, AssignmentPupil.joined_on,
-                   AssignmentPupil.left_on)
-            .join(AssignmentPupil, AssignmentPupil.assignment_id == Assignment.id)
-            .join(CatalogueEntry, CatalogueEntry.id == Assignment.catalogue_id)
-            .where(*where, CatalogueEntry.cost_basis == domain.CostBasis.PER_TERM)).all():
-        termly[row[:7]].append((row.joined_on, row.left_on))
-    # assignments alike in everything their cost depends on are costed once
-    alike = defaultdict(int)
-    for (_, *terms), windows in termly.items():
-        alike[(*terms, tuple(sorted(windows)))] += 1
     school_calendars = calendar.calendars(session, None if org_id is None else [org_id])
-    for (catalogue, org, start, end, ended_on, spw, windows), n in alike.items():
-        e = entries[catalogue]
-        cost[key_of(catalogue, org)] += domain.group_cost_to_date(domain.CostInput(
-            basis=domain.CostBasis.PER_TERM, amount=e.cost_amount,
-            session_minutes=e.session_minutes, start=start, end=end, ended_on=ended_on,
-            sessions_per_week=spw,
-            members=[domain.Membership(i, joined, left) for i, (joined, left) in
-                     enumerate(windows)],
-            calendar=school_calendars.get(org)), None, as_of) * n
+    for (catalogue, org, start, end, ended_on, spw, windows), n in reports.alike_assignments(
+            session.connection(),
+            [*where, CatalogueEntry.cost_basis == domain.CostBasis.PER_TERM]).items():
+        cost[key_of(catalogue, org)] += domain.group_cost_to_date(reports.group_input(
+            entries[catalogue], start, end, ended_on, spw, windows, None,
+            school_calendars.get(org)), None, as_of) * n
 
     pupils = {tuple(r[:-1]): r[-1] for r in session.execute(
         select(*keys, func.count(AssignmentPupil.pupil_id.distinct())).select_from(Assignment)

@@ -109,6 +109,36 @@ def load_report_data(session, as_of, *, org_id=None, catalogue_id=None, pupil_id
     return out, entries, latest
 
 
+def alike_assignments(conn, where):
+    """{(catalogue_id, org_id, start, end, ended_on, sessions a week, member windows):
+    how many assignments} of the assignments `where` selects, in one statement: the
+    assignments alike in everything a group's cost depends on, to be costed once."""
+    members = defaultdict(list)
+    for row in conn.execute(
+            select(Assignment.id, Assignment.catalogue_id, Assignment.org_id,
+                   Assignment.start_date, Assignment.end_date, Assignment.ended_on,
+                   Assignment.sessions_per_week, AssignmentPupil.joined_on,
+                   AssignmentPupil.left_on)
+            .join(AssignmentPupil, AssignmentPupil.assignment_id == Assignment.id)
+            .join(CatalogueEntry, CatalogueEntry.id == Assignment.catalogue_id)
+            .where(*where)).all():
+        members[row[:7]].append((row.joined_on, row.left_on))
+    alike = defaultdict(int)
+    for (_, *terms), windows in members.items():
+        alike[(*terms, tuple(sorted(windows)))] += 1
+    return alike
+
+
+def group_input(entry, start, end, ended_on, spw, windows, role_rate, calendar):
+    """The domain's CostInput of an assignment of `alike_assignments` (its members
+    numbered, since a group's cost does not depend on who they are)."""
+    return domain.CostInput(
+        basis=entry.cost_basis, amount=entry.cost_amount, session_minutes=entry.session_minutes,
+        start=start, end=end, ended_on=ended_on, sessions_per_week=spw,
+        members=[domain.Membership(i, joined, left) for i, (joined, left) in enumerate(windows)],
+        role_rate=role_rate, calendar=calendar)
+
+
 def org_names(session, org_ids=None):
     q = select(Organisation.org_id, Organisation.name)
     if org_ids is not None:
