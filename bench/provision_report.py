@@ -79,9 +79,12 @@ def build(db, n_pupils, seed=3):
                 "id": tid, "pupil_id": p, "org_id": org_of[p], "description": "Target",
                 "area_of_need": AREAS[t], "baseline": "b", "expected_outcome": "e",
                 "measure": "m", "baseline_score": None, "target_score": None,
-                "score_unit": None, "due_date": END, "created_by": "bench", "created_at": now})
+                "score_unit": None, "due_date": END, "created_by": "bench", "created_at": now,
+                "latest_progress": None, "latest_reviewed_on": None})
             for k, day in enumerate((date(2026, 10, 16), date(2026, 11, 20))):
                 rank = rnd.randint(0, len(domain.LEVELS) - 1)  # a named level and its rank
+                # the latest outcome, as commands/targets.py keeps it
+                rows["target"][-1].update(latest_progress=rank, latest_reviewed_on=day)
                 rows["outcome"].append({
                     "id": f"{tid}-o{k}", "target_id": tid, "cycle_id": None, "reviewed_on": day,
                     "level": domain.LEVELS[rank], "progress": rank, "score": None, "note": "",
@@ -98,7 +101,7 @@ def build(db, n_pupils, seed=3):
             "start_date": START, "end_date": END, "sessions_per_week": Decimal("2"),
             "staff": "TA", "statutory": False, "status": "active", "ended_on": None,
             "end_reason": None, "end_note": None, "review_cycle_id": None,
-            "created_by": "bench", "created_at": now})
+            "sessions_recorded": 6, "created_by": "bench", "created_at": now})
         for p in group:
             rows["member"].append({"assignment_id": aid, "pupil_id": p, "joined_on": START,
                                    "left_on": None})

@@ -164,3 +164,24 @@ def test_cost_arithmetic_of_sessions_delivered_and_planned(db):
     class_map = maps.class_map(db, SENCO, {"registration_group": "4B", "as_of": TODAY}, TODAY)
     assert [(p["pupil_id"], p["totals"]["cost_to_date"]) for p in class_map["pupils"]] == [
         ("A", Decimal("40.00")), ("B", Decimal("20.00"))]
+
+
+def test_the_counters_reports_read_follow_sessions_and_outcomes(db):
+    """The assignment counts its sessions; a target keeps its latest outcome (by review
+    day), so an earlier review recorded later does not replace it."""
+    from services.provision.models import Assignment, Target
+    view = assign(db, pupils=("A",))
+    for day in (date(2026, 11, 3), date(2026, 11, 10)):
+        assignments.record_session(db, SENCO, view["id"], {
+            "held_on": day, "minutes": None, "note": None,
+            "attendance": [{"pupil_id": "A", "attended": True}]}, TODAY)
+    target = targets.create_target(db, SENCO, {**TARGET, "pupil_id": "A",
+                                               "baseline_score": None, "target_score": None})
+    for day, level in ((date(2026, 11, 13), "met"), (date(2026, 11, 6), "working_towards")):
+        targets.record_outcome(db, SENCO, target["id"], {
+            "reviewed_on": day, "level": level, "score": None, "note": ""}, TODAY)
+    with db.session() as s:
+        assert s.get(Assignment, view["id"]).sessions_recorded == 2
+        kept = s.get(Target, target["id"])
+        assert (kept.latest_progress, kept.latest_reviewed_on) == (
+            domain.LEVEL_RANK["met"], date(2026, 11, 13))

@@ -97,6 +97,7 @@ def record_session(db, principal, assignment_id, body, today):
             register_size=len(body["attendance"]), note=body["note"],
             recorded_by=principal.sub, recorded_at=utcnow())
         s.add(session)
+        a.sessions_recorded = (a.sessions_recorded or 0) + 1
         s.flush()
         s.add_all(Attendance(session_id=session.id, pupil_id=r["pupil_id"],
                              attended=r["attended"]) for r in body["attendance"])

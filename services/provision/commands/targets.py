@@ -48,6 +48,9 @@ def add_outcome(uow, principal, target, body, today, field_prefix=""):
                       progress=domain.LEVEL_RANK[body["level"]], score=body["score"],
                       note=body["note"], recorded_by=principal.sub, recorded_at=utcnow())
     uow.session.add(outcome)
+    if target.latest_reviewed_on is None or outcome.reviewed_on >= target.latest_reviewed_on:
+        # the latest (by review day, then when recorded), as the reports read it
+        target.latest_progress, target.latest_reviewed_on = outcome.progress, outcome.reviewed_on
     uow.emit(events.OUTCOME_RECORDED,
              payloads.outcome_recorded(outcome, target, domain.LEVEL_TO_LEGACY[outcome.level],
                                        domain.is_met(outcome.progress)),

@@ -42,11 +42,12 @@ def impact(session, as_of, *, group_by="provision", org_id=None, catalogue_id=No
     """(impact rows, entries by id): the figures of domain.impact_report, counted by the
     database so that a trust-wide report reads a few hundred rows, not a million.
 
-    Six queries whatever the number of pupils: the catalogue, role rates, sessions
-    delivered per provision and school, per-term assignments with their pupils,
-    distinct pupils per row, and targets per row with their latest progress (a window
-    function). Session-priced provision costs its sessions delivered × the session
-    price; per-term provision is costed assignment by assignment (domain.py)."""
+    Seven statements whatever the number of pupils: the catalogue, role rates,
+    sessions recorded per provision and school (the assignments' counters) less those
+    held after the day, per-term assignments with their pupils, calendars, distinct
+    pupils per row, and targets per row with their latest progress. Session-priced
+    provision costs its sessions delivered × the session price; per-term provision is
+    costed by assignments alike (domain.py)."""
     names = KEY_COLUMNS[group_by]
     where = [Assignment.start_date <= as_of]
     if org_id is not None:
@@ -67,17 +68,23 @@ def impact(session, as_of, *, group_by="provision", org_id=None, catalogue_id=No
         entry = entries[catalogue]
         return rates.get((org, entry.delivered_by), domain.ZERO)
 
-    per_session = list(domain.SESSION_BASES)
-    for catalogue, org, n in session.execute(
-            select(Assignment.catalogue_id, Assignment.org_id, func.count())
-            .join(DeliveredSession, DeliveredSession.assignment_id == Assignment.id)
-            .join(CatalogueEntry, CatalogueEntry.id == Assignment.catalogue_id)
-            .where(*where, DeliveredSession.held_on <= as_of,
-                   CatalogueEntry.cost_basis.in_(per_session))
-            .group_by(Assignment.catalogue_id, Assignment.org_id)).all():
-        e = entries[catalogue]
-        cost[key_of(catalogue, org)] += domain.session_cost(
-            e.cost_basis, e.cost_amount, e.session_minutes, rate(catalogue, org)) * n
+    # Sessions delivered to the day: those recorded (a counter on the assignment) less
+    # those held after it (few, from the index on the day)
+    later = (select(DeliveredSession.assignment_id, func.count().label("n"))
+             .where(DeliveredSession.held_on > as_of)
+             .group_by(DeliveredSession.assignment_id).subquery())
+    delivered = dict(((catalogue, org), int(n or 0)) for catalogue, org, n in session.execute(
+        select(Assignment.catalogue_id, Assignment.org_id,
+               func.sum(Assignment.sessions_recorded - func.coalesce(later.c.n, 0)))
+        .join(CatalogueEntry, CatalogueEntry.id == Assignment.catalogue_id)
+        .outerjoin(later, later.c.assignment_id == Assignment.id)
+        .where(*where, CatalogueEntry.cost_basis.in_(domain.SESSION_BASES))
+        .group_by(Assignment.catalogue_id, Assignment.org_id)).all())
+    for (catalogue, org), n in delivered.items():
+        if n:
+            e = entries[catalogue]
+            cost[key_of(catalogue, org)] += domain.session_cost(
+                e.cost_basis, e.cost_amount, e.session_minutes, rate(catalogue, org)) * n
 
     school_calendars = calendar.calendars(session, None if org_id is None else [org_id])
     for (catalogue, org, start, end, ended_on, spw, windows), n in reports.alike_assignments(
@@ -92,22 +99,28 @@ def impact(session, as_of, *, group_by="provision", org_id=None, catalogue_id=No
         .join(AssignmentPupil, AssignmentPupil.assignment_id == Assignment.id)
         .where(*where).group_by(*keys)).all()}
 
+    # A target's latest outcome to the day: the one it keeps (commands/targets.py), or,
+    # for the targets reviewed since that day, the latest of their outcomes before it
     latest = (select(Outcome.target_id, Outcome.progress,
                      func.row_number().over(partition_by=Outcome.target_id,
                                             order_by=(Outcome.reviewed_on.desc(),
                                                       Outcome.recorded_at.desc(),
                                                       Outcome.id.desc())).label("rn"))
-              .where(Outcome.reviewed_on <= as_of).subquery())
+              .where(Outcome.reviewed_on <= as_of, Outcome.target_id.in_(
+                  select(Target.id).where(Target.latest_reviewed_on > as_of)))
+              .subquery())
     linked = (select(*keys, AssignmentTarget.target_id).select_from(Assignment)
               .join(AssignmentTarget, AssignmentTarget.assignment_id == Assignment.id)
               .where(*where).distinct().subquery())
     lkeys = [linked.c[n] for n in names]
-    progress = latest.c.progress
+    progress = case((Target.latest_reviewed_on <= as_of, Target.latest_progress),
+                    else_=latest.c.progress)
     stats = {tuple(r[:-4]): r[-4:] for r in session.execute(
         select(*lkeys, func.count(), func.count(progress),
                func.coalesce(func.sum(case((progress >= domain.MET, 1), else_=0)), 0),
                func.coalesce(func.sum(progress), 0))
         .select_from(linked)
+        .outerjoin(Target, Target.id == linked.c.target_id)
         .outerjoin(latest, (latest.c.target_id == linked.c.target_id) & (latest.c.rn == 1))
         .group_by(*lkeys)).all()}
 
