@@ -54,7 +54,7 @@ def per_pupil_summary(s, as_of, org_id=None, pupil_ids=None):
 
 def summary(s, as_of, org_id=None):
     """(domain.cost_totals' figures, entries by id, the budget) of an organisation or,
-    with `org_id` None, the trust, in seven statements whatever the number of pupils:
+    with `org_id` None, the trust, in six statements whatever the number of pupils:
     the catalogue, role rates, calendars, the budget, registers delivered to date
     counted by (entry, school, register size), and assignments with their members, in
     one pass. Each assignment costs the school what its pupils' shares add up to

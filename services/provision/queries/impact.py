@@ -47,7 +47,7 @@ def impact(session, as_of, *, group_by="provision", org_id=None, catalogue_id=No
     held after the day, per-term assignments with their pupils, calendars, distinct
     pupils per row, and targets per row with their latest progress. Session-priced
     provision costs its sessions delivered × the session price; per-term provision is
-    costed by assignments alike (domain.py)."""
+    costed by assignments alike (domain/costs.py)."""
     names = KEY_COLUMNS[group_by]
     where = [Assignment.start_date <= as_of]
     if org_id is not None:
