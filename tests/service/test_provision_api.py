@@ -306,6 +306,24 @@ TARGET = {"description": "Read 40 high-frequency words", "area_of_need": "cognit
           "score_unit": "reading age (months)"}
 
 
+def reading_catch_up(env, http, senco):
+    """Reading catch-up (£20 a session) for A and B from Mon 2 to Fri 27 Nov 2026,
+    twice a week, serving a target of each; sessions on 3 and 4 Nov (A, B) and 5 Nov
+    (A alone). Returns (catalogue id, [A's target, B's target])."""
+    entry = make_entry(env, http, senco)
+    targets = [http.post(env.base + P + "/targets", headers=senco, json={
+        **TARGET, "pupil_id": p, "due_date": "2026-12-18"}).json()["id"] for p in "AB"]
+    a = http.post(env.base + P + "/assignments", headers=senco, json={
+        "catalogue_id": entry, "pupil_ids": ["A", "B"], "start_date": "2026-11-02",
+        "end_date": "2026-11-27", "sessions_per_week": "2", "staff": "Ms Reed",
+        "target_ids": targets}).json()
+    for day, pupils in (("2026-11-03", "AB"), ("2026-11-04", "AB"), ("2026-11-05", "A")):
+        assert http.post(f"{env.base}{P}/assignments/{a['id']}/sessions", headers=senco, json={
+            "held_on": day, "attendance": [{"pupil_id": p, "attended": True} for p in pupils]},
+        ).status_code == 201
+    return entry, targets
+
+
 def test_targets_outcomes_and_the_cycle_review(env, http, token):
     env.register("A", "s1")
     senco, teacher = h(token, "s1", "senco"), h(token, "s1", "teacher")
@@ -451,17 +469,7 @@ def test_costs_and_impact_report_hand_checked(env, http, token):
     senco, admin = h(token, "s1", "senco"), h(token, "trust", "trust_admin")
     assert http.put(env.base + P + "/organisations/s1/settings", headers=admin,
                     json={"sen_budget": "1000.00"}).status_code == 200
-    entry = make_entry(env, http, senco)
-    targets = [http.post(env.base + P + "/targets", headers=senco, json={
-        **TARGET, "pupil_id": p, "due_date": "2026-12-18"}).json()["id"] for p in "AB"]
-    a = http.post(env.base + P + "/assignments", headers=senco, json={
-        "catalogue_id": entry, "pupil_ids": ["A", "B"], "start_date": "2026-11-02",
-        "end_date": "2026-11-27", "sessions_per_week": "2", "staff": "Ms Reed",
-        "target_ids": targets}).json()
-    for day, pupils in (("2026-11-03", "AB"), ("2026-11-04", "AB"), ("2026-11-05", "A")):
-        assert http.post(f"{env.base}{P}/assignments/{a['id']}/sessions", headers=senco, json={
-            "held_on": day, "attendance": [{"pupil_id": p, "attended": True} for p in pupils]},
-        ).status_code == 201
+    entry, targets = reading_catch_up(env, http, senco)
     for tid, progress in zip(targets, (2, 0), strict=True):
         assert http.post(f"{env.base}{P}/targets/{tid}/outcomes", headers=senco, json={
             "reviewed_on": "2026-11-13", "progress": progress}).status_code == 201
@@ -667,17 +675,7 @@ def test_class_map_pupil_by_pupil_with_costs_outcomes_cycles_and_totals(env, htt
     env.register("B", "s1", registration_group="4C")
     env.register("C", "s1", registration_group="4B")
     senco = h(token, "s1", "senco")
-    entry = make_entry(env, http, senco)
-    targets = [http.post(env.base + P + "/targets", headers=senco, json={
-        **TARGET, "pupil_id": p, "due_date": "2026-12-18"}).json()["id"] for p in "AB"]
-    a = http.post(env.base + P + "/assignments", headers=senco, json={
-        "catalogue_id": entry, "pupil_ids": ["A", "B"], "start_date": "2026-11-02",
-        "end_date": "2026-11-27", "sessions_per_week": "2", "staff": "Ms Reed",
-        "target_ids": targets}).json()
-    for day, pupils in (("2026-11-03", "AB"), ("2026-11-04", "AB"), ("2026-11-05", "A")):
-        assert http.post(f"{env.base}{P}/assignments/{a['id']}/sessions", headers=senco, json={
-            "held_on": day, "attendance": [{"pupil_id": p, "attended": True} for p in pupils]},
-        ).status_code == 201
+    entry, targets = reading_catch_up(env, http, senco)
     assert http.post(f"{env.base}{P}/targets/{targets[0]}/outcomes", headers=senco, json={
         "reviewed_on": "2026-11-13", "level": "exceeded", "score": "98"}).status_code == 201
     cycle = http.post(env.base + P + "/cycles", headers=senco, json={
