@@ -36,6 +36,9 @@ def parse_args(argv):
     p.add_argument("--skip-services", action="store_true",
                    help="skip Parts 3-5 (pupils import, provision report, notify)")
     p.add_argument("--skip-memory", action="store_true", help="skip idle memory per service")
+    p.add_argument("--services", default="pupils,provision,notify",
+                   help="which of Parts 3-5 to run, by service (default "
+                        "pupils,provision,notify; e.g. provision for Parts 4 and 4b alone)")
     p.add_argument("--ack-rate", type=float, default=50.0,
                    help="referrals a second for the acknowledgement latency (default 50)")
     p.add_argument("--ack-seconds", type=float, default=60.0,
@@ -165,6 +168,8 @@ def run_service_benches(workdir, args):
         parts.append((f"Part 4b: provision impact report over {args.provision_large:,} pupils "
                       "(growth)", "provision_report",
                       {"pupils": args.provision_large, "repeats": 3, "key": "provision_large"}))
+    chosen = {name.strip() for name in args.services.split(",")}
+    parts = [part for part in parts if part[1].split("_")[0] in chosen]
     out = {}
     for title, module, extra in parts:
         try:

@@ -95,6 +95,11 @@ def rows(figures):
             f"({prov['pupils']:,}: {prov['trust_report_s'] * 1000:,.0f} ms)",
             f"{growth:.1f}x growth", "< 2 s, constant SQL",
             large["trust_report_s"] < 2 and len(large["trust_report_queries"]) == 1)
+        cq = large.get("cost_summary_queries", [])
+        add(f"trust-wide cost summary, {large['pupils']:,} pupils (growth)",
+            f"{large['cost_summary_s'] * 1000:,.0f} ms, SQL {cq}",
+            f"{large['cost_summary_s'] / prov['cost_summary_s']:.1f}x growth",
+            "constant SQL", len(cq) == 1 and cq == prov.get("cost_summary_queries"))
     else:
         add("trust-wide impact report, 100,000 pupils", "not run", None, "< 2 s", None)
     return out

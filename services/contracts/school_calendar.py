@@ -105,6 +105,7 @@ def _weekday_on_or_before(day, weekday):
     return day - timedelta(days=(day.weekday() - weekday) % 7)
 
 
+@lru_cache(maxsize=32)
 def la_pattern(academic_year):
     """(terms, INSET days) of the local authority's standard pattern for a year:
     autumn from 2 September (the Monday after, if that is a Friday or a weekend) to the

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.projections import OrganisationProjection
 from services.common.tables import UTCDateTime, platform_tables
 
 MONEY = Numeric(12, 2)
@@ -30,11 +31,13 @@ class Base(DeclarativeBase):
 outbox, inbox = platform_tables(Base.metadata)
 
 
-class Organisation(Base):
-    """Local projection of organisation.onboarded, plus provision's own settings."""
+class Organisation(OrganisationProjection, Base):
+    """The kit's projection of organisation.onboarded, plus provision's own settings.
 
-    __tablename__ = "organisations"
-    org_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    A school's settings (its SEN budget, role rates) may be set before its onboarding
+    event arrives here, so its name and kind may still be unknown (nullable, as
+    migration 0002 made them)."""
+
     name: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str | None] = mapped_column(String(30))
     sen_budget: Mapped[Decimal | None] = mapped_column(MONEY)  # notional SEN budget a year
@@ -121,6 +124,8 @@ class Assignment(Base):
     end_reason: Mapped[str | None] = mapped_column(String(30))
     end_note: Mapped[str | None] = mapped_column(Text)
     review_cycle_id: Mapped[str | None] = mapped_column(String(36))
+    # every session recorded, whatever its day (reports subtract those after their day)
+    sessions_recorded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -153,7 +158,8 @@ class DeliveredSession(Base):
     recorded_by: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_sessions_assignment_held", "assignment_id", "held_on"),)
+    __table_args__ = (Index("ix_sessions_assignment_held", "assignment_id", "held_on"),
+                      Index("ix_sessions_held_on", "held_on"))
 
 
 class Attendance(Base):
@@ -180,6 +186,10 @@ class Target(Base):
     target_score: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     score_unit: Mapped[str | None] = mapped_column(String(40))
     due_date: Mapped[date] = mapped_column(Date)
+    # the latest outcome (by review day, then when recorded): its rank and review day,
+    # for reports; a report as of an earlier day reads the outcomes themselves
+    latest_progress: Mapped[int | None] = mapped_column(Integer)
+    latest_reviewed_on: Mapped[date | None] = mapped_column(Date, index=True)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

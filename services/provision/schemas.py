@@ -365,6 +365,20 @@ class CycleSchema(Schema):
     overdue = fields.Boolean()
 
 
+class DueCycleSchema(CycleSchema):
+    year_group = fields.Integer(allow_none=True, metadata={
+        "description": "The pupil's year group (from the pupils service's events)"})
+    registration_group = fields.String(allow_none=True, metadata={
+        "description": "The pupil's class / registration group, if recorded"})
+
+
+class ReviewsDueSchema(Schema):
+    due = fields.List(fields.Nested(DueCycleSchema), metadata={
+        "description": "Open cycles whose review falls within within_days"})
+    overdue = fields.List(fields.Nested(DueCycleSchema), metadata={
+        "description": "Open cycles whose review date has passed"})
+
+
 class DueQuerySchema(Schema):
     org_id = fields.String(validate=ID)
     within_days = fields.Integer(load_default=14, validate=validate.Range(min=0, max=365))
@@ -399,9 +413,12 @@ class ReportQuerySchema(Schema):
     org_id = fields.String(validate=ID)
     catalogue_id = fields.String(validate=ID)
     as_of = fields.Date(validate=_plausible)
-    group_by = fields.String(load_default="provision",
+    group_by = fields.String(load_default="provision", metadata={
+        "description": "provision, provision and school, school, the trust, or pupil "
+                       "(each pupil's targets and share of cost; rows carry pupil_id, "
+                       "year_group and registration_group)"},
                              validate=validate.OneOf(("provision", "provision_org", "org",
-                                                      "trust")))
+                                                      "trust", "pupil")))
     format = fields.String(load_default="json",
                            validate=validate.OneOf(("json", "csv", "xlsx")))
 
@@ -435,3 +452,99 @@ class RecommendationSchema(Schema):
 
 class RecommendationQuerySchema(Schema):
     org_id = fields.String(validate=ID)
+
+
+# -- the class / year-group provision map ---------------------------------------------
+
+class ClassMapQuerySchema(Schema):
+    org = fields.String(validate=ID, metadata={
+        "description": "The school (required trust-wide; a school's staff: their own)"})
+    org_id = fields.String(validate=ID, metadata={"description": "The same as org"})
+    registration_group = fields.String(validate=validate.Length(min=1, max=30), metadata={
+        "description": "Only this class / registration group"})
+    year_group = fields.Integer(validate=validate.Range(min=-3, max=14), metadata={
+        "description": "Only this year group (0 reception, -1 nursery)"})
+    as_of = fields.Date(validate=_plausible, metadata={
+        "description": "Costs to this day (default today)"})
+
+
+class MoneySchema(Schema):
+    to_date = fields.Decimal(as_string=True, metadata={"description": "Cost to date, £"})
+    projected = fields.Decimal(as_string=True, metadata={
+        "description": "To date plus what is planned to 31 August, £"})
+
+
+class FrequencySchema(Schema):
+    sessions_per_week = fields.Decimal(as_string=True)
+    session_minutes = fields.Integer()
+    hours_per_week = fields.Decimal(as_string=True, metadata={
+        "description": "sessions a week × session length, in hours (2 places)"})
+
+
+class MapOutcomeSchema(Schema):
+    target_id = fields.String()
+    description = fields.String()
+    expected_outcome = fields.String(metadata={"description": "The outcome sought"})
+    due_date = fields.Date()
+    latest_level = fields.String(allow_none=True, validate=validate.OneOf(LEVELS))
+    latest_level_name = fields.String(allow_none=True)
+    latest_reviewed_on = fields.Date(allow_none=True)
+    met = fields.Boolean()
+
+
+class MapProvisionSchema(Schema):
+    assignment_id = fields.String()
+    catalogue_id = fields.String()
+    provision = fields.String()
+    tier = fields.String(validate=validate.OneOf(TIERS))
+    area_of_need = fields.String()
+    delivered_by = fields.String(validate=validate.OneOf(DELIVERY_ROLES), metadata={
+        "description": "The role that delivers it"})
+    staff = fields.String(metadata={"description": "Who delivers it, as recorded"})
+    group_size = fields.Integer(metadata={"description": "Pupils in the group now (1: alone)"})
+    frequency = fields.Nested(FrequencySchema)
+    start_date = fields.Date()
+    end_date = fields.Date(metadata={"description": "Ended on, if ended early; else planned"})
+    status = fields.String(validate=validate.OneOf(("active", "ended")))
+    end_reason = fields.String(allow_none=True)
+    statutory = fields.Boolean(metadata={"description": "EHC plan provision (section F)"})
+    cost = fields.Nested(MoneySchema, metadata={"description": "This pupil's share"})
+    outcomes = fields.List(fields.Nested(MapOutcomeSchema), metadata={
+        "description": "The pupil's targets this provision serves, with the latest review"})
+
+
+class MapTotalsSchema(Schema):
+    provisions = fields.Integer()
+    hours_per_week = fields.Decimal(as_string=True, metadata={
+        "description": "Hours a week of the provision running on the as-of day"})
+    cost_to_date = fields.Decimal(as_string=True)
+    cost_projected = fields.Decimal(as_string=True)
+
+
+class MapPupilSchema(Schema):
+    pupil_id = fields.String(metadata={"description": "The pupils service's record id (the "
+                                       "portal adds the name and UPN)"})
+    year_group = fields.Integer(allow_none=True)
+    registration_group = fields.String(allow_none=True)
+    sen_status = fields.String(allow_none=True, metadata={"description": "K or E"})
+    primary_need = fields.String(allow_none=True)
+    secondary_need = fields.String(allow_none=True)
+    provisions = fields.List(fields.Nested(MapProvisionSchema))
+    cycles = fields.List(fields.Nested(CycleSchema), metadata={
+        "description": "The pupil's assess-plan-do-review cycles, oldest first"})
+    totals = fields.Nested(MapTotalsSchema)
+
+
+class ClassMapTotalsSchema(MapTotalsSchema):
+    pupils = fields.Integer()
+
+
+class ClassMapSchema(Schema):
+    as_of = fields.Date()
+    org_id = fields.String()
+    organisation = fields.String(allow_none=True)
+    registration_group = fields.String(allow_none=True)
+    year_group = fields.Integer(allow_none=True)
+    pupils = fields.List(fields.Nested(MapPupilSchema), metadata={
+        "description": "By class, year group, then record id"})
+    totals = fields.Nested(ClassMapTotalsSchema)

@@ -306,6 +306,24 @@ TARGET = {"description": "Read 40 high-frequency words", "area_of_need": "cognit
           "score_unit": "reading age (months)"}
 
 
+def reading_catch_up(env, http, senco):
+    """Reading catch-up (£20 a session) for A and B from Mon 2 to Fri 27 Nov 2026,
+    twice a week, serving a target of each; sessions on 3 and 4 Nov (A, B) and 5 Nov
+    (A alone). Returns (catalogue id, [A's target, B's target])."""
+    entry = make_entry(env, http, senco)
+    targets = [http.post(env.base + P + "/targets", headers=senco, json={
+        **TARGET, "pupil_id": p, "due_date": "2026-12-18"}).json()["id"] for p in "AB"]
+    a = http.post(env.base + P + "/assignments", headers=senco, json={
+        "catalogue_id": entry, "pupil_ids": ["A", "B"], "start_date": "2026-11-02",
+        "end_date": "2026-11-27", "sessions_per_week": "2", "staff": "Ms Reed",
+        "target_ids": targets}).json()
+    for day, pupils in (("2026-11-03", "AB"), ("2026-11-04", "AB"), ("2026-11-05", "A")):
+        assert http.post(f"{env.base}{P}/assignments/{a['id']}/sessions", headers=senco, json={
+            "held_on": day, "attendance": [{"pupil_id": p, "attended": True} for p in pupils]},
+        ).status_code == 201
+    return entry, targets
+
+
 def test_targets_outcomes_and_the_cycle_review(env, http, token):
     env.register("A", "s1")
     senco, teacher = h(token, "s1", "senco"), h(token, "s1", "teacher")
@@ -451,17 +469,7 @@ def test_costs_and_impact_report_hand_checked(env, http, token):
     senco, admin = h(token, "s1", "senco"), h(token, "trust", "trust_admin")
     assert http.put(env.base + P + "/organisations/s1/settings", headers=admin,
                     json={"sen_budget": "1000.00"}).status_code == 200
-    entry = make_entry(env, http, senco)
-    targets = [http.post(env.base + P + "/targets", headers=senco, json={
-        **TARGET, "pupil_id": p, "due_date": "2026-12-18"}).json()["id"] for p in "AB"]
-    a = http.post(env.base + P + "/assignments", headers=senco, json={
-        "catalogue_id": entry, "pupil_ids": ["A", "B"], "start_date": "2026-11-02",
-        "end_date": "2026-11-27", "sessions_per_week": "2", "staff": "Ms Reed",
-        "target_ids": targets}).json()
-    for day, pupils in (("2026-11-03", "AB"), ("2026-11-04", "AB"), ("2026-11-05", "A")):
-        assert http.post(f"{env.base}{P}/assignments/{a['id']}/sessions", headers=senco, json={
-            "held_on": day, "attendance": [{"pupil_id": p, "attended": True} for p in pupils]},
-        ).status_code == 201
+    entry, targets = reading_catch_up(env, http, senco)
     for tid, progress in zip(targets, (2, 0), strict=True):
         assert http.post(f"{env.base}{P}/targets/{tid}/outcomes", headers=senco, json={
             "reviewed_on": "2026-11-13", "progress": progress}).status_code == 201
@@ -654,3 +662,89 @@ def test_school_calendar_la_pattern_own_dates_and_costs(env, http, token):
     assert http.get(f"{env.base}{P}/organisations/s1/calendar/2026-28",
                     headers=senco).status_code == 404
     assert http.put(url, headers=h(token, "s2", "senco"), json=body).status_code == 404
+
+
+def test_class_map_pupil_by_pupil_with_costs_outcomes_cycles_and_totals(env, http, token):
+    """The costed provision map of a class (4B: A with provision, C with none) and of a
+    year group, as the LA asks for it: the reading catch-up of the costs test (£20 a
+    session, twice a week, 30 minutes, 2-27 Nov 2026; A 40 to date, 60 projected; B 20
+    and 40 as of 20 Nov)."""
+    env.onboard("s1")
+    env.onboard("trust", kind="trust", name="The Trust")
+    env.register("A", "s1", registration_group="4B")
+    env.register("B", "s1", registration_group="4C")
+    env.register("C", "s1", registration_group="4B")
+    senco = h(token, "s1", "senco")
+    entry, targets = reading_catch_up(env, http, senco)
+    assert http.post(f"{env.base}{P}/targets/{targets[0]}/outcomes", headers=senco, json={
+        "reviewed_on": "2026-11-13", "level": "exceeded", "score": "98"}).status_code == 201
+    cycle = http.post(env.base + P + "/cycles", headers=senco, json={
+        "pupil_id": "A", "started_on": "2026-11-02",
+        "review_date": (TODAY + timedelta(days=5)).isoformat()}).json()
+
+    resp = http.get(env.base + P + "/map", headers=senco,
+                    params={"registration_group": "4B", "as_of": "2026-11-20"})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert (body["org_id"], body["organisation"], body["registration_group"]) == (
+        "s1", "School s1", "4B")
+    assert [(p["pupil_id"], p["year_group"], p["registration_group"]) for p in body["pupils"]
+            ] == [("A", 4, "4B"), ("C", 4, "4B")]
+    pupil_a, pupil_c = body["pupils"]
+    [provision] = pupil_a["provisions"]
+    assert {k: provision[k] for k in ("provision", "tier", "staff", "group_size", "start_date",
+                                      "end_date", "status", "statutory", "delivered_by")} == {
+        "provision": "Reading catch-up", "tier": "targeted", "staff": "Ms Reed",
+        "group_size": 2, "start_date": "2026-11-02", "end_date": "2026-11-27",
+        "status": "active", "statutory": False, "delivered_by": "teaching_assistant"}
+    assert provision["frequency"] == {"sessions_per_week": "2.0", "session_minutes": 30,
+                                      "hours_per_week": "1.00"}
+    assert provision["cost"] == {"to_date": "40.00", "projected": "60.00"}
+    assert [(o["target_id"], o["latest_level"], o["latest_reviewed_on"], o["met"])
+            for o in provision["outcomes"]] == [(targets[0], "exceeded", "2026-11-13", True)]
+    assert [c["id"] for c in pupil_a["cycles"]] == [cycle["id"]]
+    assert pupil_a["totals"] == {"provisions": 1, "hours_per_week": "1.00",
+                                 "cost_to_date": "40.00", "cost_projected": "60.00"}
+    assert (pupil_c["provisions"], pupil_c["cycles"], pupil_c["totals"]["cost_to_date"]) == (
+        [], [], "0.00")
+    assert body["totals"] == {"pupils": 2, "provisions": 1, "hours_per_week": "1.00",
+                              "cost_to_date": "40.00", "cost_projected": "60.00"}
+    year = http.get(env.base + P + "/map", headers=senco,
+                    params={"year_group": 4, "as_of": "2026-11-20"}).json()
+    assert [p["pupil_id"] for p in year["pupils"]] == ["A", "C", "B"]
+    assert (year["totals"]["cost_to_date"], year["totals"]["cost_projected"]) == (
+        "60.00", "100.00")
+
+    # Scoped like the other reads: trust-wide names the school; another school's is a 404
+    admin = h(token, "trust", "trust_admin")
+    assert http.get(env.base + P + "/map", headers=admin, params={"org": "s1"}).json()[
+        "totals"]["pupils"] == 3
+    missing = http.get(env.base + P + "/map", headers=admin)
+    assert missing.status_code == 422 and "org" in missing.json()["errors"]
+    assert http.get(env.base + P + "/map", headers=h(token, "s2", "senco"),
+                    params={"org": "s1"}).status_code == 404
+    assert http.get(env.base + P + "/map", headers=h(token, "s1", "teacher")).status_code == 403
+    # documented in OpenAPI with its response schema
+    spec = http.get(env.base + P + "/openapi.json").json()
+    assert "200" in spec["paths"][P + "/map"]["get"]["responses"]
+
+    # The JSON views the portal names pupils in carry the pupil's id, year group and class
+    rows = http.get(env.base + P + "/costs", headers=senco,
+                    params={"as_of": "2026-11-20", "view": "pupil"}).json()["rows"]
+    assert [(r["pupil_id"], r["year_group"], r["registration_group"]) for r in rows] == [
+        ("A", 4, "4B"), ("B", 4, "4C")]
+    due = http.get(env.base + P + "/reviews/due", headers=senco).json()
+    assert [(c["pupil_id"], c["year_group"], c["registration_group"]) for c in due["due"]] == [
+        ("A", 4, "4B")]
+    impact = http.get(env.base + P + "/reports/impact", headers=senco, params={
+        "as_of": "2026-11-20", "group_by": "pupil"}).json()["rows"]
+    assert [(r["pupil_id"], r["year_group"], r["registration_group"], r["org_id"],
+             r["targets"], r["targets_reviewed"], r["targets_met"], r["cost_to_date"])
+            for r in impact] == [("A", 4, "4B", "s1", 1, 1, 1, "40.00"),
+                                 ("B", 4, "4C", "s1", 1, 0, 0, "20.00")]
+    by_provision = http.get(env.base + P + "/reports/impact", headers=senco,
+                            params={"as_of": "2026-11-20"}).json()["rows"]
+    assert [(r["pupil_id"], r["cost_to_date"]) for r in by_provision] == [(None, "60.00")]
+    pupil_csv = http.get(env.base + P + "/reports/impact", headers=senco, params={
+        "as_of": "2026-11-20", "group_by": "pupil", "format": "csv"})
+    assert pupil_csv.text.splitlines()[0].startswith("pupil_id,year_group,registration_group")

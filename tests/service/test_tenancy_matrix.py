@@ -490,6 +490,7 @@ def provision_rows():
         ("PUT", P + "/organisations/<string:org_id>/settings"): Row(
             {"org_id": "org"}, body={"sen_budget": "1000.00", "role_rates": []}),
         ("GET", P + "/pupils/<string:pupil_id>/map"): Row({"pupil_id": "pupil"}),
+        ("GET", P + "/map"): Row(query=lambda ids: {"org": ids["org"]}),
         ("GET", P + "/recommendations"): Row(query=lambda ids: {"org_id": ids["org"]}),
         ("GET", P + "/reports/impact"): Row(query=lambda ids: {"org_id": ids["org"]}),
         ("GET", P + "/reviews/due"): Row(query=lambda ids: {"org_id": ids["org"]}),

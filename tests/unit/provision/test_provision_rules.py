@@ -9,6 +9,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from services.common import errors
 from services.provision import domain
 from services.provision.domain import PupilCost, ReportAssignment
 
@@ -126,7 +127,7 @@ def test_statutory_provision_ends_after_a_review():
 
 
 def test_cannot_end_twice_or_outside_its_dates():
-    with pytest.raises(domain.RuleBroken) as exc:
+    with pytest.raises(errors.Conflict) as exc:
         domain.check_can_end(statutory=False, ended_on=date(2027, 3, 1),
                              **{**END, "status": domain.ENDED})
     assert exc.value.field is None  # a conflict, not a bad field

@@ -1,14 +1,20 @@
 """The provision service's documents: its views as the view-models and rows that
-services/documents renders (PDF, CSV, xlsx). Provision holds no pupil names (events
-carry identifiers only, DESIGN.md §3), so a pupil is shown by year group, SEN status
-and record id; the portal, which reads the pupils service too, renders the same
-templates with names."""
+services/documents renders (PDF, CSV, xlsx), as HTTP responses. Provision holds no
+pupil names (events carry identifiers only: docs/architecture.md, "Events"), so a
+pupil is shown by year group, SEN status and record id; the portal, which reads the
+pupils service too, renders the same templates with names.
+
+`DocumentRenderer` is the nameko dependency (`documents = DocumentRenderer()` on the
+service); tests swap it with nameko's `replace_dependencies`."""
+
+from nameko.extensions import DependencyProvider
+from werkzeug.wrappers import Response
 
 from services.documents import pdf, sheets
 from services.documents import responses as documents
 
-from .domain import money
-from .schemas import PupilMapSchema
+from ..domain import money, to_csv
+from ..schemas import PupilMapSchema
 
 
 def _pupil(p):
@@ -74,3 +80,23 @@ def costs_sheet(body_or_rows, view, fmt, pupils=None):
 
 def impact_sheet(rows, fmt, group_by):
     return documents.document(sheets.impact(rows, fmt), fmt, f"impact-{group_by}")
+
+
+def csv_response(rows, columns, name):
+    """Rows as a CSV attachment (every cell through the kit's formula-safe writer)."""
+    return Response(to_csv(rows, columns), content_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+class Documents:
+    """What an entrypoint asks of the renderer (one instance per worker)."""
+
+    pupil_map = staticmethod(pupil_map)
+    costs_sheet = staticmethod(costs_sheet)
+    impact_sheet = staticmethod(impact_sheet)
+    csv = staticmethod(csv_response)
+
+
+class DocumentRenderer(DependencyProvider):
+    def get_dependency(self, worker_ctx):
+        return Documents()
