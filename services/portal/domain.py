@@ -6,7 +6,8 @@ what to offer."""
 
 from urllib.parse import quote
 
-from services.common.access import (
+from services.contracts import links, names
+from services.contracts.roles import (
     CPD_BOOKERS,
     CPD_LEADS,
     MESSAGE_READERS,
@@ -19,7 +20,6 @@ from services.common.access import (
     OrgKind,
     Role,
 )
-from services.contracts import links, names
 
 # who reads the outreach team's pages at the trust (a partner reads its own referrals)
 OUTREACH_READERS = frozenset(REFERRAL_READERS) - {Role.PARTNER_REFERRER}

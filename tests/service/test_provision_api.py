@@ -712,6 +712,10 @@ def test_class_map_pupil_by_pupil_with_costs_outcomes_cycles_and_totals(env, htt
     year = http.get(env.base + P + "/map", headers=senco,
                     params={"year_group": 4, "as_of": "2026-11-20"}).json()
     assert [p["pupil_id"] for p in year["pupils"]] == ["A", "C", "B"]
+    # one group provision, two pupils: each row lists that pupil's own target only
+    own = {p["pupil_id"]: [o["target_id"] for pr in p["provisions"] for o in pr["outcomes"]]
+           for p in year["pupils"]}
+    assert own == {"A": [targets[0]], "C": [], "B": [targets[1]]}
     assert (year["totals"]["cost_to_date"], year["totals"]["cost_projected"]) == (
         "60.00", "100.00")
 

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-ORG_KINDS = ("trust", "trust_school", "arb", "partner_school")  # = common.access.OrgKind
+from ..roles import ORG_KINDS  # noqa: E402,F401  (re-exported for the schemas)
 
 
 class ContactSchema(Schema):

@@ -105,7 +105,10 @@ def class_map(db, principal, query, today):
             served[aid].add(tid)
         targets = s.execute(select(Target).where(Target.pupil_id.in_(ids))
                             .order_by(Target.created_at, Target.id)).scalars().all() if ids else []
-        target_rows = {t["id"]: t for t in target_views.views(s, targets)} if targets else {}
+        owner = {t.id: t.pupil_id for t in targets}
+        # a target is one pupil's: a group provision serves each pupil's own targets
+        target_rows = {(owner[t["id"]], t["id"]): t
+                       for t in target_views.views(s, targets)} if targets else {}
         cycles = defaultdict(list)
         for c in (s.execute(select(Cycle).where(Cycle.pupil_id.in_(ids))
                             .order_by(Cycle.pupil_id, Cycle.number)).scalars() if ids else []):
@@ -146,7 +149,8 @@ def _map_pupil(pupil, places, costs, served, targets, cycles, group_sizes, as_of
             "status": a.status, "end_reason": a.end_reason, "statutory": a.statutory,
             "cost": {"to_date": domain.money(cost.to_date),
                      "projected": domain.money(cost.projected)},
-            "outcomes": [_outcome(targets[t]) for t in sorted(served[a.id]) if t in targets]})
+            "outcomes": [_outcome(targets[(pupil.pupil_id, t)]) for t in sorted(served[a.id])
+                         if (pupil.pupil_id, t) in targets]})
     totals = {"provisions": len(provisions), "hours_per_week": hours,
               "cost_to_date": domain.money(sum((p["cost"]["to_date"] for p in provisions),
                                                domain.ZERO)),

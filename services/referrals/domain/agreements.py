@@ -4,7 +4,7 @@
 from dataclasses import dataclass
 
 from services.common import errors
-from services.common.access import Role
+from services.contracts.roles import Role
 
 # -- triage criteria ----------------------------------------------------------------
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from services.common import errors
-from services.common.access import PRACTITIONERS, TRIAGERS, Role
 from services.contracts import events
+from services.contracts.roles import PRACTITIONERS, TRIAGERS, Role
 
 # -- states and transitions -------------------------------------------------------
 
