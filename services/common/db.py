@@ -18,7 +18,7 @@ from nameko.extensions import DependencyProvider
 from opentelemetry.propagate import inject
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 from sqlalchemy.pool import QueuePool
 
 from services.contracts import make_event
@@ -241,6 +241,7 @@ class DatabaseProvider(DependencyProvider):
     def setup(self):
         service = self.container.service_name
         self.database = open_database(service, self.metadata)
+        configure_mappers()  # at start, not in the first request that builds a model
 
     def get_dependency(self, worker_ctx):
         return self.database.for_request(idempotency.claim_of(worker_ctx))
