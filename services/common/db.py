@@ -17,7 +17,6 @@ import eventlet
 from nameko.extensions import DependencyProvider
 from opentelemetry.propagate import inject
 from sqlalchemy import create_engine, event, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, configure_mappers
 from sqlalchemy.pool import QueuePool
 
@@ -86,9 +85,11 @@ def _claim_statement(inbox, dialect):
     key = (inbox, dialect)
     stmt = _claim_statements.get(key)
     if stmt is None:
-        if dialect == "postgresql":
+        if dialect == "postgresql":  # the dialect modules only where they are used
+            from sqlalchemy.dialects import postgresql
             stmt = postgresql.insert(inbox).on_conflict_do_nothing()
         elif dialect == "sqlite":
+            from sqlalchemy.dialects import sqlite
             stmt = sqlite.insert(inbox).on_conflict_do_nothing()
         else:  # pragma: no cover - other engines are not supported
             return None
