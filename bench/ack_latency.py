@@ -39,7 +39,8 @@ def run(amqp_uri, workdir, rate=50.0, seconds=60.0, say=print):
         migrations.upgrade(service, url)
     topology.declare(NotifyService, amqp_uri)
     private_pem, public_pem = auth.generate_key_pair()
-    token = auth.issue_token("bench-referrer", ORG_ID, ["partner_referrer"], key=private_pem)
+    token = auth.issue_token("bench-referrer", ORG_ID, ["partner_referrer"], key=private_pem,
+                            org_kind="partner_school")
     port = free_port()
     stops = []
     try:

@@ -273,10 +273,14 @@ class EventSubscriber(_RawMixin, EventHandler):
         try:
             self.container.spawn_worker(self, (batch,), {}, context_data={},
                                         handle_result=handle_result)
-        except ContainerBeingKilled:
+        except BaseException as exc:
+            # not handed out (the container is being killed, or worse): back to the
+            # queue now, not held unacked until the connection closes
             for message in messages:
                 self.consumer.requeue_message(message)
-            return
+            if isinstance(exc, ContainerBeingKilled):
+                return
+            raise
         done.wait()
 
     def _settle(self, messages, results):

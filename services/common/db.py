@@ -144,20 +144,30 @@ class UnitOfWork:
 
     def claim_many(self, event_ids, handler) -> set:
         """Record that `handler` processes each of `event_ids` (a consumer's batch);
-        return the ids it had not processed before. Two statements whatever the
-        number; a claim made meanwhile by another process fails the insert
-        (IntegrityError), so the caller's transaction rolls back rather than handle
-        an event twice."""
+        return the ids it had not processed before. One INSERT ... ON CONFLICT DO
+        NOTHING RETURNING for the batch: what comes back is what this transaction
+        claimed (a claim committed meanwhile by another process is not returned, so
+        its event is not handled twice)."""
         ids = list(dict.fromkeys(event_ids))
-        inbox = self._inbox
-        seen = set(self.session.execute(select(inbox.c.event_id).where(
-            inbox.c.handler == handler, inbox.c.event_id.in_(ids))).scalars())
-        new = [i for i in ids if i not in seen]
-        if new:
-            now = utcnow()
-            self.session.execute(inbox.insert(), [
-                {"event_id": i, "handler": handler, "processed_at": now} for i in new])
-        return set(new)
+        if not ids:
+            return set()
+        now = utcnow()
+        rows = [{"event_id": i, "handler": handler, "processed_at": now} for i in ids]
+        dialect = self.session.get_bind().dialect.name
+        stmt = _claim_statement(self._inbox, dialect)
+        if stmt is None:  # pragma: no cover - other engines are not supported
+            inbox = self._inbox
+            seen = set(self.session.execute(select(inbox.c.event_id).where(
+                inbox.c.handler == handler, inbox.c.event_id.in_(ids))).scalars())
+            new = [r for r in rows if r["event_id"] not in seen]
+            if new:
+                self.session.execute(inbox.insert(), new)
+            return {r["event_id"] for r in new}
+        key = (self._inbox, dialect, "returning")
+        returning = _claim_statements.get(key)
+        if returning is None:
+            returning = _claim_statements[key] = stmt.returning(self._inbox.c.event_id)
+        return set(self.session.execute(returning, rows).scalars())
 
     def after_commit(self, fn):
         """Run `fn()` once the transaction has committed (for I/O such as sending)."""

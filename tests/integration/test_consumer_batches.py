@@ -58,11 +58,21 @@ QUEUE = queue_name("referrals", "referral.submitted", "batcher", "on_submitted")
 
 
 @pytest.fixture
-def batcher_db(tmp_path):
+def batcher_db(engine_name, tmp_path):
+    """The consumer's database: SQLite, and PostgreSQL where TEST_POSTGRES_URL is set."""
     CALLS.clear()
-    db = open_database("batcher", Base.metadata, f"sqlite:///{tmp_path}/batcher.sqlite3")
+    name = None
+    if engine_name == "postgresql":
+        from tests.conftest import _fresh_postgres
+        url, name = _fresh_postgres("sen_batcher")
+    else:
+        url = f"sqlite:///{tmp_path}/batcher.sqlite3"
+    db = open_database("batcher", Base.metadata, url)
     Base.metadata.create_all(db.engine)
-    return db
+    yield db
+    if name is not None:
+        from tests.conftest import _drop_postgres
+        _drop_postgres(name)
 
 
 def arrivals(db):
