@@ -246,8 +246,9 @@ class EventSubscriber(_RawMixin, EventHandler):
                 while self._pending and len(taken) < self.batch_max:
                     taken.append(self._pending.popleft())
                 self._run_batch(taken)
-        except Exception:  # noqa: BLE001 - never kill the container; unacked = redelivered
+        except Exception:  # noqa: BLE001 - never kill the container
             log.exception("%s: a batch could not be handed to a worker", self.method_name)
+            self._requeue_pending()  # offered again by the broker, not held here
         finally:
             self._drainer = None
             if self._stopping:

@@ -141,22 +141,22 @@ def test_a_clean_batch_is_one_transaction(batcher_db, rabbit_config, rabbit_uri,
 SENT = []
 
 
-class SlowSender:
+def send_later(uow, event):
     """Like notify: a row in the transaction, then a slow send after the commit."""
+    reference = event["data"]["reference"]
+    uow.session.add(Arrival(event_id=event["event_id"], reference=reference))
 
-    name = "batcher"
-    db = DatabaseProvider(Base.metadata)
+    def send():
+        eventlet.sleep(0.05)  # an SMTP conversation
+        SENT.append(reference)
 
+    uow.after_commit(send)
+
+
+class SlowSender(Batcher):
     @subscribe(events.REFERRAL_SUBMITTED)
     def on_submitted(self, event, uow):
-        reference = event["data"]["reference"]
-        uow.session.add(Arrival(event_id=event["event_id"], reference=reference))
-
-        def send():
-            eventlet.sleep(0.05)  # an SMTP conversation
-            SENT.append(reference)
-
-        uow.after_commit(send)
+        send_later(uow, event)
 
 
 def test_a_graceful_stop_acks_every_committed_message_and_leaves_nothing_running(
