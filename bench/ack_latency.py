@@ -39,7 +39,8 @@ def run(amqp_uri, workdir, rate=50.0, seconds=60.0, say=print):
         migrations.upgrade(service, url)
     topology.declare(NotifyService, amqp_uri)
     private_pem, public_pem = auth.generate_key_pair()
-    token = auth.issue_token("bench-referrer", ORG_ID, ["partner_referrer"], key=private_pem)
+    token = auth.issue_token("bench-referrer", ORG_ID, ["partner_referrer"], key=private_pem,
+                            org_kind="partner_school")
     port = free_port()
     stops = []
     try:
@@ -55,6 +56,10 @@ def run(amqp_uri, workdir, rate=50.0, seconds=60.0, say=print):
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         sent, statuses = {}, {}
         http = requests.Session()
+        # as many kept-alive connections as requests in flight (the default keeps 10
+        # and opens, then discards, a new connection for every other request)
+        http.mount("http://", requests.adapters.HTTPAdapter(pool_connections=1,
+                                                            pool_maxsize=200))
 
         def post(i):
             body = referral_body()

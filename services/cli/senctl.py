@@ -113,6 +113,10 @@ def cmd_migrate(args):
 def cmd_serve(args):
     config = os.environ.get("NAMEKO_CONFIG") or str(settings.ROOT / "config.yml")
     os.environ.setdefault("OTEL_SERVICE_NAME", args.service)
+    # eventlet without dnspython (~9 MB less a service); the kit resolves names in
+    # OS threads instead, so a slow lookup still holds no other work
+    # (services/common/resolver.py)
+    os.environ.setdefault("EVENTLET_NO_GREENDNS", "yes")
     os.execv(sys.executable, [sys.executable, "-m", "nameko", "run", "--config", config,
                               SERVICE_CLASSES[args.service]])
 

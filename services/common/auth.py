@@ -183,19 +183,49 @@ def _check_lifetime_and_revocation(claims):
         raise Unauthorized("The token has been revoked")
 
 
-def _decode(token, key):
+LEEWAY_SECONDS = 30
+
+
+def _decode(token, key, audience, issuer):
     return jwt.decode(
-        token, key, algorithms=[ALGORITHM],
-        audience=settings.get("JWT_AUDIENCE"), issuer=settings.get("JWT_ISSUER"),
-        options={"require": ["exp", "iat", "sub", "iss", "aud"]}, leeway=30,
+        token, key, algorithms=[ALGORITHM], audience=audience, issuer=issuer,
+        options={"require": ["exp", "iat", "sub", "iss", "aud"]}, leeway=LEEWAY_SECONDS,
     )
 
 
-def verify_token(token) -> Principal:
-    claims = None
-    for key in public_keys():
+#: tokens whose signature, audience and issuer were verified, with their claims:
+#: (token, public key PEM, audience, issuer) -> claims. A client sends the same
+#: token with every request of a session; the RSA check is done once, the time
+#: claims, the lifetime and the revocation list on every request.
+_verified = {}
+_VERIFIED_MAX = 4096
+
+
+def _still_valid(claims):
+    """PyJWT's checks of the time claims (exp, nbf, iat, with the same leeway), for a
+    token verified before."""
+    now = datetime.now(UTC).timestamp()
+    if int(claims["exp"]) <= now - LEEWAY_SECONDS:
+        raise Unauthorized("The token has expired")
+    for claim in ("nbf", "iat"):
+        if claim in claims and int(claims[claim]) > now + LEEWAY_SECONDS:
+            raise Unauthorized("The token is not valid")
+
+
+def _claims(token):
+    pem = _read_key("PUBLIC")
+    keys = _load_public(pem) if pem else ()
+    if not keys:
+        raise Unauthorized("The service has no public key configured to verify tokens")
+    audience, issuer = settings.get("JWT_AUDIENCE"), settings.get("JWT_ISSUER")
+    cache_key = (token, pem, audience, issuer)
+    claims = _verified.get(cache_key)
+    if claims is not None:
+        _still_valid(claims)
+        return claims
+    for key in keys:
         try:
-            claims = _decode(token, key)
+            claims = _decode(token, key, audience, issuer)
             break
         except jwt.InvalidSignatureError:
             continue  # perhaps signed by the other key of a rotation
@@ -205,6 +235,14 @@ def verify_token(token) -> Principal:
             raise Unauthorized("The token is not valid") from None
     if claims is None:
         raise Unauthorized("The token is not valid")
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.pop(next(iter(_verified)))  # the oldest
+    _verified[cache_key] = claims
+    return claims
+
+
+def verify_token(token) -> Principal:
+    claims = _claims(token)
     org, roles = claims.get("org"), claims.get("roles")
     if not isinstance(org, str) or not org or not isinstance(roles, list):
         raise Unauthorized("The token lacks the org or roles claim")

@@ -36,14 +36,17 @@ import logging
 import socket
 import sqlite3
 import time
+from collections import deque
 
 import amqp
 import eventlet
+from eventlet.event import Event
 from kombu import Exchange, Queue
 from kombu.exceptions import OperationalError as KombuOperationalError
 from marshmallow import ValidationError
 from nameko.amqp.consume import Consumer as NamekoAmqpConsumer
 from nameko.events import EventHandler
+from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import exc as sa_exc
@@ -52,7 +55,7 @@ from services.contracts import parse_event
 from services.contracts.registry import EventType
 from services.contracts.registry import handle as event_handle
 
-from . import messaging, metrics, settings
+from . import messaging, metrics, settings, tracing
 from .config import PlatformConfig, load
 from .deadletters import Raw, as_bytes, dead_letter, original_headers
 
@@ -108,6 +111,22 @@ class SafeConsumer(NamekoAmqpConsumer):
             log.warning("ack lost with the broker connection (%s); it will be redelivered",
                         type(exc).__name__)
 
+    def ack_many(self, messages):
+        """Ack the messages of one batch with one basic.ack (multiple) per channel, for
+        the last of them. Every earlier delivery of that channel is settled by then:
+        a subscriber hands out one batch at a time, in delivery order, and requeues
+        what it does not ack before it acks (`EventSubscriber._settle`)."""
+        last = {}
+        for message in messages:
+            last[id(message.channel)] = message
+        for message in last.values():
+            try:
+                if message.channel.connection:
+                    message.ack(multiple=True)
+            except _CONNECTION_FAULTS as exc:
+                log.warning("ack lost with the broker connection (%s); it will be redelivered",
+                            type(exc).__name__)
+
     def requeue_message(self, message):
         try:
             super().requeue_message(message)
@@ -155,8 +174,27 @@ class _RawMixin:
         self.consumer.ack_message(message)
 
 
+class Batch(list):
+    """What one worker of an EventSubscriber handles: [(body, Raw)], in delivery
+    order, and the platform settings of a service that declares none of its own."""
+
+    def __init__(self, items, config=None):
+        super().__init__(items)
+        self.config = config
+
+
 class EventSubscriber(_RawMixin, EventHandler):
-    """nameko's service-pool event handler, on a quorum queue where configured."""
+    """nameko's service-pool event handler, on a quorum queue where configured.
+
+    It hands one worker every message prefetch already holds (up to half the
+    prefetch count, so the next ones arrive while a batch is handled), one batch
+    at a time, in delivery order: one transaction for the batch's inbox claims
+    and effects, its acks after the commit (`handle_batch`). A graceful stop
+    takes no new batch, waits for the one in hand to be committed and acked,
+    requeues what it had not taken, and only then stops the AMQP consumer: every
+    committed message is acked before the connection closes, and no batch is
+    left running while the container stops its dependencies.
+    """
 
     def setup(self):
         service_name = self.container.service_name
@@ -169,6 +207,90 @@ class EventSubscriber(_RawMixin, EventHandler):
             queue_arguments=messaging.queue_arguments(),
         )
         self._setup_consumer()
+        prefetch = self.consumer.prefetch_count or 1
+        self.batch_max = max(1, prefetch // 2)
+        self._pending = deque()
+        self._drainer = None
+        self._stopping = False
+        self._config = None
+
+    def handle_message(self, body, message):
+        if self._stopping:
+            self.consumer.requeue_message(message)
+            return
+        self._pending.append((body, message))
+        if self._drainer is None:
+            self._drainer = self.container.spawn_managed_thread(
+                self._drain, identifier=f"EventSubscriber.batches[{self.method_name}]")
+
+    def stop(self):
+        self._stopping = True
+        drainer = self._drainer
+        if drainer is not None:
+            try:
+                drainer.wait()  # the batch in hand: committed and acked, or requeued
+            except BaseException:  # noqa: BLE001 - killed meanwhile: the broker keeps them
+                pass
+        self._requeue_pending()
+        super().stop()
+
+    def _requeue_pending(self):
+        while self._pending:
+            _, message = self._pending.popleft()
+            self.consumer.requeue_message(message)
+
+    def _drain(self):
+        try:
+            while self._pending and not self._stopping:
+                taken = []
+                while self._pending and len(taken) < self.batch_max:
+                    taken.append(self._pending.popleft())
+                self._run_batch(taken)
+        except Exception:  # noqa: BLE001 - never kill the container
+            log.exception("%s: a batch could not be handed to a worker", self.method_name)
+            self._requeue_pending()  # offered again by the broker, not held here
+        finally:
+            self._drainer = None
+            if self._stopping:
+                self._requeue_pending()
+
+    def _run_batch(self, taken):
+        if self._config is None:
+            self._config = load(PlatformConfig, self.container.service_name)
+        batch = Batch([(body, _raw(message)) for body, message in taken], self._config)
+        messages = [message for _, message in taken]
+        done = Event()
+
+        def handle_result(worker_ctx, result=None, exc_info=None):
+            try:
+                if exc_info is not None or not isinstance(result, list) or \
+                        len(result) != len(messages):
+                    result = ["requeue"] * len(messages)
+                self._settle(messages, result)
+            finally:
+                done.send(None)
+            return result, exc_info
+
+        try:
+            self.container.spawn_worker(self, (batch,), {}, context_data={},
+                                        handle_result=handle_result)
+        except BaseException as exc:
+            # not handed out (the container is being killed, or worse): back to the
+            # queue now, not held unacked until the connection closes
+            for message in messages:
+                self.consumer.requeue_message(message)
+            if isinstance(exc, ContainerBeingKilled):
+                return
+            raise
+        done.wait()
+
+    def _settle(self, messages, results):
+        """Requeue what is not to be acked first, then ack the rest at once."""
+        for message, outcome in zip(messages, results, strict=True):
+            if outcome != "ack":
+                self.consumer.requeue_message(message)
+        self.consumer.ack_many([m for m, outcome in zip(messages, results, strict=True)
+                                if outcome == "ack"])
 
 
 class QueueSubscriber(_RawMixin, Consumer):
@@ -187,20 +309,6 @@ class QueueSubscriber(_RawMixin, Consumer):
 def named_queue(name):
     return Queue(name, exchange=Exchange(""), routing_key=name, durable=True,
                  auto_delete=False, queue_arguments=messaging.queue_arguments())
-
-    def handle_message_processed(self, message, result=None, exc_info=None):
-        """Ack (or requeue) the message, surviving a connection that died meanwhile.
-
-        nameko 3.0.0rc11 catches only amqp's ConnectionError there, so a socket
-        error (the broker node went away while the handler ran) killed the whole
-        container. The unacked message is redelivered by the broker anyway, and
-        the inbox makes the redelivery change nothing; the consumer reconnects
-        (to another node of a cluster, AMQP_URI listing them `;`-separated)."""
-        try:
-            super().handle_message_processed(message, result, exc_info)
-        except OSError as exc:
-            log.warning("%s: the broker connection closed before the ack (%s); the message "
-                        "will be redelivered", self.method_name, type(exc).__name__)
 
 
 def queue_name(source_service, event_type, service_name, method_name):
@@ -227,6 +335,8 @@ def subscribe(event_type, *legacy):
     def decorator(fn):
         @functools.wraps(fn)
         def entry(self, body):
+            if isinstance(body, Batch):
+                return handle_batch(self, source_service, event_type, fn, body)
             body, raw = _unwrap(body)
             return handle(self, source_service, event_type, fn, body, raw)
 
@@ -253,11 +363,13 @@ def subscribe_queue(name):
     return decorator
 
 
-def _config(service):
+def _config(service, fallback=None):
     """The container's settings (PlatformService.config), or the platform's own for a
-    worker that has none."""
+    worker that has none (`fallback`, loaded once by the subscriber, else now)."""
     config = getattr(service, "config", None)
-    return config if isinstance(config, PlatformConfig) else load(PlatformConfig, service.name)
+    if isinstance(config, PlatformConfig):
+        return config
+    return fallback if fallback is not None else load(PlatformConfig, service.name)
 
 
 def retry_delays(service=None):
@@ -295,15 +407,20 @@ def redeliver_later(service_name, queue, raw, attempt, delay, amqp_uri=None):
         channel.close()
 
 
-def handle(service, source_service, event_type, fn, body, raw=None):
+def _parse(body, event_type):
+    event = parse_event(body)
+    if event["type"] != event_type:
+        raise ValidationError({"type": [f"expected {event_type}"]})
+    return event
+
+
+def handle(service, source_service, event_type, fn, body, raw=None, config=None):
     service_name = service.name
     handler = f"{service_name}.{fn.__name__}"
     queue = queue_name(source_service, event_type, service_name, fn.__name__)
 
     try:
-        event = parse_event(body)
-        if event["type"] != event_type:
-            raise ValidationError({"type": [f"expected {event_type}"]})
+        event = _parse(body, event_type)
     except ValidationError as exc:
         event_id = body.get("event_id") if isinstance(body, dict) else None
         _to_dlq(service_name, handler, queue, event_type, body, raw,
@@ -318,7 +435,99 @@ def handle(service, source_service, event_type, fn, body, raw=None):
             fn(service, event, uow)
             return "processed"
 
-    return _run(service, queue, handler, event_type, body, raw, work, event["event_id"])
+    return _run(service, queue, handler, event_type, body, raw, work, event["event_id"],
+                config=config)
+
+
+def handle_batch(service, source_service, event_type, fn, batch):
+    """Handle a Batch of messages in delivery order; return "ack" or "requeue" for each.
+
+    Invalid events are dead-lettered first. The valid ones are handled in one
+    unit of work: their inbox claims in two statements, the handler for each
+    claimed one, one commit; the after-commit steps of the batch (a handler's
+    sends) then run side by side, all finished before the acks. If anything in
+    that transaction fails, it is rolled back and every message of the batch is
+    handled alone, in order, through `handle`'s retries, delayed redelivery and
+    dead-lettering, so one message's failure touches no other. A message that
+    cannot even be settled that way is requeued with every one after it (their
+    order kept).
+    """
+    service_name, method = service.name, fn.__name__
+    handler = f"{service_name}.{method}"
+    queue = queue_name(source_service, event_type, service_name, method)
+    config = _config(service, batch.config)
+    results = ["requeue"] * len(batch)
+    valid = []  # (index, event, body, raw)
+    stop = len(batch)
+    for i, (body, raw) in enumerate(batch):
+        try:
+            valid.append((i, _parse(body, event_type), body, raw))
+        except ValidationError as exc:
+            event_id = body.get("event_id") if isinstance(body, dict) else None
+            try:
+                _to_dlq(service_name, handler, queue, event_type, body, raw,
+                        f"invalid event: {exc.messages}", "invalid",
+                        event_id=str(event_id) if event_id else None)
+            except Exception as err:  # noqa: BLE001 - requeued, with what follows it
+                log.warning("could not dead-letter an invalid event for %s: %s",
+                            handler, type(err).__name__)
+                stop = i
+                break
+            results[i] = "ack"
+    valid = [v for v in valid if v[0] < stop]
+    if not valid:
+        return results
+    started = time.monotonic()
+    try:
+        outcomes = _batch_transaction(service, handler, fn, valid)
+    except Exception as exc:  # noqa: BLE001 - each message alone, below
+        log.info("%s: a batch of %d failed (%s); handling each message alone",
+                 handler, len(valid), type(exc).__name__)
+        outcomes = None
+    if outcomes is not None:
+        elapsed = time.monotonic() - started
+        timing = metrics.EVENT_HANDLING.labels(service_name, handler)
+        for (index, *_), outcome in zip(valid, outcomes, strict=True):
+            results[index] = "ack"
+            metrics.EVENTS_CONSUMED.labels(service_name, handler, event_type, outcome).inc()
+            timing.observe(elapsed)
+        return results
+    for index, event, body, raw in valid:
+        def work(event=event):
+            with service.db.unit_of_work() as uow:
+                if not uow.claim(event["event_id"], handler):
+                    return "duplicate"
+                fn(service, event, uow)
+                return "processed"
+        try:
+            with tracing.message_span(handler, raw.headers if raw else None):
+                _run(service, queue, handler, event_type, body, raw, work, event["event_id"],
+                     config=config)
+        except Exception as exc:  # noqa: BLE001 - requeued, with what follows it
+            log.warning("%s: event %s could not be settled (%s); requeued",
+                        handler, event["event_id"], type(exc).__name__)
+            break
+        results[index] = "ack"
+    return results
+
+
+#: a batch's after-commit steps (a handler's sends) at once, at most
+AFTER_COMMIT_CONCURRENCY = 10
+
+
+def _batch_transaction(service, handler, fn, valid):
+    with service.db.unit_of_work(after_commit_concurrency=AFTER_COMMIT_CONCURRENCY) as uow:
+        claimed = uow.claim_many([event["event_id"] for _, event, _, _ in valid], handler)
+        outcomes = []
+        for _, event, _, raw in valid:
+            if event["event_id"] not in claimed:
+                outcomes.append("duplicate")  # handled before, or earlier in this batch
+                continue
+            claimed.discard(event["event_id"])
+            with tracing.message_span(handler, raw.headers if raw else None):
+                fn(service, event, uow)
+            outcomes.append("processed")
+    return outcomes
 
 
 def _to_dlq(service_name, handler, queue, event_type, body, raw, reason, kind, event_id=None,
@@ -330,10 +539,10 @@ def _to_dlq(service_name, handler, queue, event_type, body, raw, reason, kind, e
                                    "dead_lettered").inc()
 
 
-def _run(service, queue, handler, event_type, body, raw, work, event_id):
+def _run(service, queue, handler, event_type, body, raw, work, event_id, config=None):
     service_name = service.name
     started = time.monotonic()
-    config = _config(service)
+    config = _config(service, config)
     max_attempts = config.handler_max_attempts
     backoff = config.handler_backoff_seconds
     for attempt in range(1, max_attempts + 1):
@@ -365,7 +574,7 @@ def _run(service, queue, handler, event_type, body, raw, work, event_id):
                         f"failed after {attempt} attempts: {error}", "exhausted", event_id)
                 return
             redelivery = _retry_attempt(raw)
-            delays = retry_delays(service)
+            delays = list(config.handler_retry_delays)
             if raw is not None and redelivery < len(delays):
                 delay = delays[redelivery]
                 log.warning("%s: transient %s on event %s; redelivery %d/%d in %.1fs",

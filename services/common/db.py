@@ -13,11 +13,11 @@ import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import eventlet
 from nameko.extensions import DependencyProvider
 from opentelemetry.propagate import inject
 from sqlalchemy import create_engine, event, select, text
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 from sqlalchemy.pool import QueuePool
 
 from services.contracts import make_event
@@ -76,6 +76,27 @@ def dispose_engines():
         _engines.clear()
 
 
+_claim_statements = {}
+
+
+def _claim_statement(inbox, dialect):
+    """INSERT ... ON CONFLICT DO NOTHING into `inbox`, built once per table and dialect
+    (values bound at execution: SQLAlchemy's compiled cache does the rest)."""
+    key = (inbox, dialect)
+    stmt = _claim_statements.get(key)
+    if stmt is None:
+        if dialect == "postgresql":  # the dialect modules only where they are used
+            from sqlalchemy.dialects import postgresql
+            stmt = postgresql.insert(inbox).on_conflict_do_nothing()
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects import sqlite
+            stmt = sqlite.insert(inbox).on_conflict_do_nothing()
+        else:  # pragma: no cover - other engines are not supported
+            return None
+        _claim_statements[key] = stmt
+    return stmt
+
+
 class UnitOfWork:
     """A session plus the events it will publish and the work to do after commit."""
 
@@ -111,19 +132,42 @@ class UnitOfWork:
 
     def claim(self, event_id, handler) -> bool:
         """Record that `handler` processes `event_id`; False if it already has."""
-        dialect = self.session.get_bind().dialect.name
         values = {"event_id": event_id, "handler": handler, "processed_at": utcnow()}
-        if dialect == "postgresql":
-            stmt = postgresql.insert(self._inbox).values(**values).on_conflict_do_nothing()
-        elif dialect == "sqlite":
-            stmt = sqlite.insert(self._inbox).values(**values).on_conflict_do_nothing()
-        else:  # pragma: no cover - other engines are not supported
+        stmt = _claim_statement(self._inbox, self.session.get_bind().dialect.name)
+        if stmt is None:  # pragma: no cover - other engines are not supported
             exists = self.session.execute(select(self._inbox.c.event_id).where(
                 self._inbox.c.event_id == event_id, self._inbox.c.handler == handler)).first()
             if exists:
                 return False
-            stmt = self._inbox.insert().values(**values)
-        return self.session.execute(stmt).rowcount == 1
+            stmt = self._inbox.insert()
+        return self.session.execute(stmt, values).rowcount == 1
+
+    def claim_many(self, event_ids, handler) -> set:
+        """Record that `handler` processes each of `event_ids` (a consumer's batch);
+        return the ids it had not processed before. One INSERT ... ON CONFLICT DO
+        NOTHING RETURNING for the batch: what comes back is what this transaction
+        claimed (a claim committed meanwhile by another process is not returned, so
+        its event is not handled twice)."""
+        ids = list(dict.fromkeys(event_ids))
+        if not ids:
+            return set()
+        now = utcnow()
+        rows = [{"event_id": i, "handler": handler, "processed_at": now} for i in ids]
+        dialect = self.session.get_bind().dialect.name
+        stmt = _claim_statement(self._inbox, dialect)
+        if stmt is None:  # pragma: no cover - other engines are not supported
+            inbox = self._inbox
+            seen = set(self.session.execute(select(inbox.c.event_id).where(
+                inbox.c.handler == handler, inbox.c.event_id.in_(ids))).scalars())
+            new = [r for r in rows if r["event_id"] not in seen]
+            if new:
+                self.session.execute(inbox.insert(), new)
+            return {r["event_id"] for r in new}
+        key = (self._inbox, dialect, "returning")
+        returning = _claim_statements.get(key)
+        if returning is None:
+            returning = _claim_statements[key] = stmt.returning(self._inbox.c.event_id)
+        return set(self.session.execute(returning, rows).scalars())
 
     def after_commit(self, fn):
         """Run `fn()` once the transaction has committed (for I/O such as sending)."""
@@ -155,7 +199,11 @@ class Database:
         return Session(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def unit_of_work(self):
+    def unit_of_work(self, after_commit_concurrency=1):
+        """One transaction: state changes, outbox, inbox (and an Idempotency-Key's
+        record) commit together; then the after-commit steps, one by one, or up to
+        `after_commit_concurrency` side by side (a consumer's batch, each message's
+        sends), every one finished before this returns."""
         session = self.session()
         uow = UnitOfWork(session, self.service, self.outbox, self.inbox)
         claim = self._claim if self._claim is not None and not self._claim.recorded else None
@@ -173,11 +221,21 @@ class Database:
             claim.recorded = True
         if uow.emitted:
             outbox_signal.kick(self.service)
-        for fn in uow._after_commit:
-            try:
-                fn()
-            except Exception:  # the work is committed; sweepers retry what this missed
-                log.exception("after-commit step failed in %s", self.service)
+        steps = uow._after_commit
+        if after_commit_concurrency > 1 and len(steps) > 1:
+            pile = eventlet.GreenPile(min(after_commit_concurrency, len(steps)))
+            for fn in steps:
+                pile.spawn(self._after_commit_step, fn)
+            list(pile)  # every step done (a step's fault is logged, never raised)
+        else:
+            for fn in steps:
+                self._after_commit_step(fn)
+
+    def _after_commit_step(self, fn):
+        try:
+            fn()
+        except Exception:  # the work is committed; sweepers retry what this missed
+            log.exception("after-commit step failed in %s", self.service)
 
     def ping(self):
         with self.engine.connect() as conn:
@@ -194,6 +252,7 @@ class DatabaseProvider(DependencyProvider):
     def setup(self):
         service = self.container.service_name
         self.database = open_database(service, self.metadata)
+        configure_mappers()  # at start, not in the first request that builds a model
 
     def get_dependency(self, worker_ctx):
         return self.database.for_request(idempotency.claim_of(worker_ctx))

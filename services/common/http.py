@@ -12,14 +12,17 @@ stack trace, never an HTML page. The same metadata builds the OpenAPI document.
 
 import base64
 import hashlib
+import inspect
 import json
 import logging
 import re
 import time
 import traceback
 from datetime import date, datetime
+from functools import cache
 
 from marshmallow import ValidationError, fields
+from nameko.exceptions import IncorrectSignature
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -205,10 +208,17 @@ def _field_boolean_errors(field, value, path):
     return {}
 
 
+@cache
+def schema_instance(schema_cls, many=False):
+    """One instance per schema class (and `many`): building a marshmallow schema costs
+    more than loading with it, and a loaded or dumped value keeps no state in it."""
+    return schema_cls(many=many) if many else schema_cls()
+
+
 def load_body(schema_cls, data):
     """The kit's one way to load a JSON body: the schema, with strict booleans; every
     field's error in one 422."""
-    schema = schema_cls()
+    schema = schema_instance(schema_cls)
     strict = boolean_errors(schema, data)
     try:
         body = schema.load(data)
@@ -337,6 +347,20 @@ class Api(HttpRequestHandler):
                                                   RequestEntityTooLarge))
         super().__init__(method, url, **kwargs)
 
+    def setup(self):
+        super().setup()
+        # as getcallargs reads it: the function's own signature, not a wrapped one's
+        self._signature = inspect.signature(
+            getattr(self.container.service_cls, self.method_name), follow_wrapped=False)
+
+    def check_signature(self, args, kwargs):
+        """nameko's check (inspect.getcallargs, per request), with the method's
+        signature read once."""
+        try:
+            self._signature.bind(None, *args, **kwargs)
+        except TypeError as exc:
+            raise IncorrectSignature(str(exc)) from None
+
     def get_entrypoint_parameters(self, request):
         args, kwargs = super().get_entrypoint_parameters(request)
         kwargs = dict(kwargs)
@@ -359,7 +383,7 @@ class Api(HttpRequestHandler):
             if self.query_schema is not None:
                 params = request.args.to_dict(flat=True)
                 check_strings(params, "query")
-                kwargs["query"] = self.query_schema().load(params)
+                kwargs["query"] = schema_instance(self.query_schema).load(params)
                 check_dates(kwargs["query"], "query")
         except ValidationError as exc:
             raise from_validation_error(exc) from None
@@ -389,7 +413,7 @@ class Api(HttpRequestHandler):
                 status, result = result
         if self.response_schema is not None and result is not None:
             many = isinstance(result, list)
-            result = self.response_schema(many=many).dump(result)
+            result = schema_instance(self.response_schema, many).dump(result)
         return json_response(result, status=status, headers=headers)
 
     def response_from_exception(self, exc):

@@ -5,9 +5,12 @@ from kombu import Connection, Exchange, Queue
 from . import settings
 
 
-def connection(uri=None):
-    """A kombu connection whose publishes wait for the broker's confirm."""
-    return Connection(uri or settings.amqp_uri(), transport_options={"confirm_publish": True},
+def connection(uri=None, confirm_each=True):
+    """A kombu connection whose publishes wait for the broker's confirm, each one
+    (`confirm_each`), or none: the caller selects confirms on its channel and awaits
+    them itself (the relay: many publishes, then their confirms together)."""
+    options = {"confirm_publish": True} if confirm_each else {}
+    return Connection(uri or settings.amqp_uri(), transport_options=options,
                       heartbeat=30, connect_timeout=5)
 
 

@@ -6,12 +6,12 @@ from kombu import Connection
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Response
 
-from . import metrics, settings, tracing
+from . import metrics, resolver, settings, tracing
 from .config import ConfigProvider, PlatformConfig
 from .http import api, json_response
-from .openapi import build_openapi
 
 tracing.setup()
+resolver.install()  # host lookups in OS threads where `senctl serve` turned greendns off
 
 
 class PlatformService:
@@ -22,6 +22,7 @@ class PlatformService:
         super().__init_subclass__(**kwargs)
         if cls.name:
             def openapi(self, request):
+                from .openapi import build_openapi  # apispec only when asked for
                 return json_response(build_openapi(type(self)))
             openapi.__name__ = "openapi"
             cls.openapi = api("GET", f"/api/v1/{cls.name}/openapi.json", public=True)(openapi)

@@ -14,13 +14,17 @@ makes the same spans as before.
 """
 
 import os
+import socket
 import threading
 import weakref
+from contextlib import contextmanager
 
+from nameko_opentelemetry.entrypoints import EntrypointAdapter
 from opentelemetry import context, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _lock = threading.Lock()
@@ -46,6 +50,58 @@ def current_context(carrier):
     if not carrier or "traceparent" not in carrier:
         return None
     return _propagator.extract(carrier)
+
+
+_tracer = None
+
+
+@contextmanager
+def message_span(name, carrier, entrypoint_type="EventSubscriber"):
+    """The span of one message of a consumer's batch, as nameko's worker span of
+    that message was before batching: named `<service>.<method>`, a child of the
+    message's `traceparent`. While nothing records spans, only that context is made
+    current, so the events its handler emits carry it on."""
+    ctx = current_context(carrier)
+    if recording():
+        global _tracer
+        if _tracer is None:
+            _tracer = trace.get_tracer("services.common.consumer")
+        service, _, method = name.partition(".")
+        with _tracer.start_as_current_span(
+                name, context=ctx, kind=trace.SpanKind.SERVER,
+                attributes={"hostname": socket.gethostname(), "service_name": service,
+                            "entrypoint_type": entrypoint_type, "method_name": method},
+                record_exception=False, set_status_on_exception=False) as span:
+            try:
+                yield
+            except BaseException as exc:
+                span.record_exception(exc, escaped=True)
+                span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}"))
+                raise
+            span.set_status(Status(StatusCode.OK))
+    elif ctx is not None:
+        token = context.attach(ctx)
+        try:
+            yield
+        finally:
+            context.detach(token)
+    else:
+        yield
+
+
+class BatchAdapter(EntrypointAdapter):
+    """The worker span of a consumer's batch, `<service>.<method>.batch` (each
+    message has its own span, `message_span`); no payloads, only the batch's size."""
+
+    def get_span_name(self, worker_ctx):
+        return f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name}.batch"
+
+    def get_attributes(self, worker_ctx):
+        batch = worker_ctx.args[0] if worker_ctx.args else ()
+        return {"service_name": worker_ctx.service_name,
+                "entrypoint_type": type(worker_ctx.entrypoint).__name__,
+                "method_name": worker_ctx.entrypoint.method_name,
+                "batch_size": len(batch)}
 
 
 def _gate(entrypoints, http, amqp):
@@ -105,6 +161,8 @@ def setup(service_name=None):
         from nameko_opentelemetry import NamekoInstrumentor, amqp, entrypoints, http
         _gate(entrypoints, http, amqp)
         NamekoInstrumentor().instrument(
-            send_headers=False, send_request_payloads=False, send_response_payloads=False)
+            send_headers=False, send_request_payloads=False, send_response_payloads=False,
+            entrypoint_adapters={
+                "services.common.consumer.EventSubscriber": "services.common.tracing.BatchAdapter"})
         _done = True
         return provider

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-import holidays
 from dateutil.easter import easter
 
 TERMS = ("autumn", "spring", "summer")
@@ -47,6 +46,7 @@ def term_of(day):
 
 @lru_cache(maxsize=32)
 def _bank_holidays(year):
+    import holidays  # ~9 MB: loaded the first time a working day is counted, not at start
     return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year).keys())
 
 
