@@ -1,4 +1,4 @@
-"""`make bench`: throughput and latency figures for the platform kit (DESIGN.md §2).
+"""`make bench`: throughput and latency figures for the platform kit (docs/architecture.md, "Layout").
 
     python -m bench [--events N] [--requests N] [--concurrency C] [--skip-pipeline|--skip-http]
 

@@ -1,4 +1,4 @@
-"""Event consumers that lose nothing and do nothing twice (DESIGN.md §3).
+"""Event consumers that lose nothing and do nothing twice (docs/architecture.md, "Events").
 
     @subscribe("referrals", "referral.submitted")
     def on_referral_submitted(self, event, uow):

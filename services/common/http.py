@@ -1,4 +1,4 @@
-"""HTTP entrypoints for the JSON API (DESIGN.md §4, §6).
+"""HTTP entrypoints for the JSON API (docs/architecture.md, "Tenancy" and "HTTP").
 
     @api("POST", "/api/v1/referrals", roles={"partner_referrer"},
          body=ReferralCreateSchema, response=ReferralSchema, status=201)

@@ -1,5 +1,5 @@
 """OpenTelemetry: one tracer provider per process, nameko instrumented, spans
-exported by OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set (DESIGN.md §3).
+exported by OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/architecture.md, "Events").
 
 Request and response payloads and headers are never recorded on spans: they
 hold personal data. Trace context crosses AMQP in the `traceparent` header.

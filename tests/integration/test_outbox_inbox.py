@@ -122,6 +122,9 @@ def test_events_left_in_the_outbox_by_a_crash_are_published(
 
 def test_relay_failure_keeps_events_for_the_next_pass(dbs, rabbit_config, rabbit_uri):
     from opentelemetry import trace
+
+    from services.common import tracing
+    tracing.setup()  # the process's tracer provider, as a service has (run alone, none is)
     producer_db, _ = dbs
     with trace.get_tracer("test").start_as_current_span("POST /api/v1/referrals") as span:
         emit_events(producer_db, 3)
