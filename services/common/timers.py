@@ -1,22 +1,29 @@
-"""Timers whose interval is a setting (read when the service starts, so tests
-and deployments can change it without code)."""
+"""Timers whose interval is a field of the service's settings (its `config.py`),
+read when the service starts, so tests and deployments change it without code:
+
+    @timer("overdue_scan_seconds")          # REFERRALS_OVERDUE_SCAN_SECONDS
+    def overdue_timer(self): ...
+"""
 
 from nameko.timer import Timer
 
-from . import settings
+from .config import ConfigProvider, load
 
 
-class SettingTimer(Timer):
-    """`@SettingTimer.decorator("EHCP_TIMER_SECONDS", default=86400)`"""
-
-    def __init__(self, setting, default, eager=False, **kwargs):
-        self.setting, self.default = setting, default
-        super().__init__(interval=default, eager=eager, **kwargs)
+class ConfigTimer(Timer):
+    def __init__(self, field, eager=False, **kwargs):
+        self.field = field
+        super().__init__(interval=1.0, eager=eager, **kwargs)
 
     def setup(self):
-        self.interval = float(settings.get(self.setting, default=str(self.default),
-                                           service=self.container.service_name))
+        providers = [d for d in self.container.dependencies if isinstance(d, ConfigProvider)]
+        if not providers:
+            raise TypeError(f"{self.container.service_name}: a timer on config field "
+                            f"{self.field!r} needs the service's `config = ConfigProvider(...)`")
+        provider = providers[0]
+        config = provider.value or load(provider.cls, self.container.service_name)
+        self.interval = float(getattr(config, self.field))
         super().setup()
 
 
-timer_from_setting = SettingTimer.decorator
+timer = ConfigTimer.decorator

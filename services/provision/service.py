@@ -13,7 +13,7 @@ from services.common.db import DatabaseProvider, utcnow
 from services.common.http import api
 from services.common.outbox import OutboxRelay
 from services.common.service import PlatformService
-from services.common.timers import timer_from_setting
+from services.common.timers import timer
 from services.contracts import events
 
 from .adapters import DocumentRenderer
@@ -211,8 +211,7 @@ class ProvisionService(PlatformService):
     def reviews_due(self, request, principal, query):
         return cycle_views.reviews_due(self.db, principal, query, _today())
 
-    @timer_from_setting("REVIEW_TIMER_SECONDS", ProvisionConfig.review_timer_seconds,
-                        eager=True)
+    @timer("review_timer_seconds", eager=True)  # PROVISION_REVIEW_TIMER_SECONDS
     def announce_reviews(self):
         """Emit provision.review_due ahead of each review, once per review date.
 

@@ -10,6 +10,5 @@ from services.common.config import PlatformConfig, at_least, setting
 class PupilsConfig(PlatformConfig):
     # how many England working days ahead of an EHC deadline its reminder is emitted
     ehcp_lead_working_days: int = setting(10, check=at_least(0))
-    # the EHC reminders timer's interval; the timer reads it (EHCP_TIMER_SECONDS) when the
-    # service starts (services/common/timers.py), declared here so it is checked too
+    # PUPILS_EHCP_TIMER_SECONDS (or EHCP_TIMER_SECONDS): the EHC reminders timer's interval
     ehcp_timer_seconds: float = setting(86400.0, check=at_least(0.01))

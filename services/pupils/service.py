@@ -15,7 +15,7 @@ from services.common.errors import NotFound
 from services.common.http import api, json_response, read_body
 from services.common.outbox import OutboxRelay
 from services.common.service import PlatformService
-from services.common.timers import timer_from_setting
+from services.common.timers import timer
 from services.contracts import events
 
 from . import queries
@@ -261,7 +261,7 @@ class PupilsService(PlatformService):
         return self.documents.ehc_deadlines(found["items"], fmt,
                                             endpoint.replace("_plans", "-ehc-deadlines"))
 
-    @timer_from_setting("EHCP_TIMER_SECONDS", 86400, eager=True)
+    @timer("ehcp_timer_seconds", eager=True)  # PUPILS_EHCP_TIMER_SECONDS
     def ehcp_reminders(self):
         """Daily: ehcp.review_due / ehcp.deadline_at_risk ahead of each deadline, once."""
         ehc_plans.daily_reminders(self.db, today(), self.config.ehcp_lead_working_days)

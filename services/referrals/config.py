@@ -12,6 +12,5 @@ class ReferralsConfig(PlatformConfig):
     acknowledge_working_days: int = setting(2, check=at_least(0))
     # REFERRALS_TRIAGE_WORKING_DAYS: from the latest submission to the triage decision
     triage_working_days: int = setting(10, check=at_least(0))
-    # REFERRALS_OVERDUE_SCAN_SECONDS: how often the overdue timer looks (read by the
-    # kit's timer itself, services/common/timers.py; kept here so the setting is listed)
+    # REFERRALS_OVERDUE_SCAN_SECONDS: how often the overdue timer looks
     overdue_scan_seconds: float = setting(300.0, check=at_least(1))

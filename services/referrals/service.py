@@ -17,7 +17,7 @@ from services.common.http import api
 from services.common.outbox import OutboxRelay
 from services.common.projections import upsert_organisation
 from services.common.service import PlatformService
-from services.common.timers import timer_from_setting
+from services.common.timers import timer
 from services.contracts import events
 
 from . import commands, domain, queries
@@ -245,7 +245,7 @@ class ReferralsService(PlatformService):
 
     # -- timer and subscriptions ------------------------------------------------------
 
-    @timer_from_setting("OVERDUE_SCAN_SECONDS", 300)  # REFERRALS_OVERDUE_SCAN_SECONDS
+    @timer("overdue_scan_seconds")  # REFERRALS_OVERDUE_SCAN_SECONDS
     def overdue_timer(self):
         count = commands.scan_overdue(self.db, config=self.config)
         if count:
