@@ -53,6 +53,7 @@ def run(args, say=print):
     from services.common.migrations import upgrade
     from services.contracts import make_event
     from services.notify import domain
+    from services.notify.adapters import Mailer
     from services.notify.models import Base, Delivery
     from services.notify.service import NotifyService
 
@@ -67,7 +68,7 @@ def run(args, say=print):
         db = open_database("notify", Base.metadata, url)
         with config.patch({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
                            "OUTREACH_INBOX": "outreach@bench.example", "NOTIFY_API_KEY": ""}):
-            service = worker_factory(NotifyService, db=db)
+            service = worker_factory(NotifyService, db=db, mailer=Mailer())
             service.on_organisation_onboarded(make_event("organisation.onboarded", {
                 "org_id": "school-1", "name": "Bench Primary School", "urn": "100001",
                 "laestab": "2021001", "kind": "partner_school",
