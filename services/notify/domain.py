@@ -209,28 +209,68 @@ def template_base(template, language="en"):
     return base, "en"
 
 
-def _paragraphs(text):
-    return [block.splitlines() for block in text.strip().split("\n\n") if block.strip()]
+def _is_heading(line):
+    line = line.strip()
+    return 0 < len(line) <= 60 and ":" not in line and line[-1] not in ".,;:!?)" \
+        and not line.startswith("- ")
+
+
+def blocks(text):
+    """A plain-text body as blocks for the HTML layout: ("p", [lines]),
+    ("ul", [items]) or ("h2", heading). A block is a paragraph (lines between
+    blank lines); "- " lines are a list; a short first line without punctuation
+    over other lines is their heading."""
+    out = []
+    for block in text.strip().split("\n\n"):
+        lines = [line.rstrip() for line in block.splitlines() if line.strip()]
+        if not lines:
+            continue
+        if len(lines) > 1 and _is_heading(lines[0]):
+            out.append(("h2", lines[0]))
+            lines = lines[1:]
+        if all(line.startswith("- ") for line in lines):
+            out.append(("ul", [line[2:] for line in lines]))
+        else:
+            out.append(("p", lines))
+    return out
+
+
+def tidy(text):
+    """Plain text as a mail reader shows it best: no trailing spaces, one blank
+    line between paragraphs, none inside a list."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    out = "\n".join(lines)
+    out = re.sub(r"\n{3,}", "\n\n", out)
+    return re.sub(r"(\n- [^\n]*)\n\n(?=- )", r"\1\n", out) + "\n"
+
+
+def footer(reach_us):
+    """How to reach a person, at the foot of every email (plain text)."""
+    return ("How to reach us\n"
+            f"- Phone: {reach_us['phone']}\n"
+            f"- Post: {reach_us['address']}\n"
+            f"- Email: reply to this email, or write to {reach_us['email']}")
 
 
 def render(template, context, channel=EMAIL, language="en"):
     """Render (subject, text, html) of a template; the subject is one line.
 
-    For SMS the text is sms.txt and there is no HTML. An email template
-    without its own body.html is laid out from its text body."""
+    For SMS the text is sms.txt and there is no HTML. An email's HTML part is
+    laid out from its text body (a heading, paragraphs, lists; escaped), and
+    both parts end with how to reach us when the context has `reach_us`."""
     base, used = template_base(template, language)
-    folder = TEMPLATE_DIR / base
     subject = _env.get_template(f"{base}/subject.txt").render(context).strip()
     subject = " ".join(subject.split())
     if channel == SMS:
         text = _env.get_template(f"{base}/sms.txt").render(context).strip()
         return subject, text, None
-    text = _env.get_template(f"{base}/body.txt").render(context)
-    if (folder / "body.html").exists():
-        html = _env.get_template(f"{base}/body.html").render(context)
-    else:
-        html = _env.get_template("_layout/email.html").render(
-            {**context, "subject": subject, "paragraphs": _paragraphs(text), "language": used})
+    text = tidy(_env.get_template(f"{base}/body.txt").render(context))
+    foot = footer(context["reach_us"]) if context.get("reach_us") else None
+    html = _env.get_template("_layout/email.html").render(
+        {**context, "subject": subject, "blocks": blocks(text),
+         "footer": blocks(foot) if foot else [], "language": used})
+    if foot:
+        text = f"{text}\n{foot}\n"
     return subject, text, html
 
 
@@ -392,7 +432,8 @@ SAMPLE_CONTEXT = {
     "link": "https://sen-trust.example/referrals/sample", "trust_name": "Demo Trust",
     "parent_link": "https://parents.sen-trust.example/sample",
     "practitioner_name": "Alex Morgan", "visit_date": "1 December 2026",
-    "due_date": "15 January 2027", "clock": "triage", "deadline": "annual review",
+    "due_date": "15 January 2027", "clock": "triage", "clock_name": "triage decision",
+    "deadline": "annual review",
     "reason": "outside the outreach criteria", "outcome": "targets met",
     "waiting": False, "resubmission": False, "version": 3, "to_school_name": "Hillside Academy",
     "from_school_name": "Riverside Primary School", "moved_on": "5 January 2027",

@@ -12,6 +12,7 @@ from ..sen import AREAS_OF_NEED
 from .common import ContactSchema
 
 BOOKING_STATUSES = ("pending_approval", "confirmed", "waitlisted", "cancelled", "declined")
+CALENDAR_STATUSES = ("CONFIRMED", "TENTATIVE", "CANCELLED")  # iCalendar STATUS
 
 
 class SessionTimesSchema(Schema):
@@ -20,9 +21,20 @@ class SessionTimesSchema(Schema):
     ends_at = fields.AwareDateTime(required=True)
     venue = fields.String(load_default=None, allow_none=True)
     online_url = fields.String(load_default=None, allow_none=True)
+    facilitator = fields.String(load_default=None, allow_none=True)
 
 
-class _Booking(Schema):
+class _Calendar(Schema):
+    """Optional: what a calendar invitation of the booking needs (older events lack it)."""
+
+    course_summary = fields.String(load_default=None, allow_none=True)
+    cpd_hours = fields.Float(load_default=None, allow_none=True)
+    calendar_sequence = fields.Integer(load_default=None, allow_none=True)  # iCalendar SEQUENCE
+    calendar_status = fields.String(load_default=None, allow_none=True,
+                                    validate=validate.OneOf(CALENDAR_STATUSES))
+
+
+class _Booking(_Calendar):
     booking_id = fields.String(required=True)
     course_id = fields.String(required=True)
     course_title = fields.String(required=True)
@@ -51,7 +63,7 @@ class AttendeeSchema(ContactSchema):
 
 @event("session.cancelled", 1, "cpd",
        "A session was cancelled; every booking on it (confirmed, waitlisted or pending) ends.")
-class SessionCancelledV1(Schema):
+class SessionCancelledV1(_Calendar):
     course_id = fields.String(required=True)
     course_title = fields.String(required=True)
     session = fields.Nested(SessionTimesSchema, required=True)
@@ -60,7 +72,7 @@ class SessionCancelledV1(Schema):
 
 @event("session.rescheduled", 1, "cpd",
        "A session's date, times or place changed; invitations were updated (new SEQUENCE).")
-class SessionRescheduledV1(Schema):
+class SessionRescheduledV1(_Calendar):
     course_id = fields.String(required=True)
     course_title = fields.String(required=True)
     session = fields.Nested(SessionTimesSchema, required=True)

@@ -22,6 +22,8 @@ class _Referral(Schema):
     reference = fields.String(required=True)
     school_org_id = fields.String(required=True)
     contact = fields.Nested(ContactSchema, required=True)
+    # added (optional): strictly increasing per referral, so consumers can order its events
+    sequence = fields.Integer(load_default=None, allow_none=True)
 
 
 @event("referral.submitted", 1, "referrals", "A partner school submitted an outreach referral.")

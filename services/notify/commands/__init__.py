@@ -60,7 +60,8 @@ _USES = {
         outcome=label(d["outcome"], "outcome"))),
     events.REFERRAL_WITHDRAWN: (None, lambda p, d: p.referral()),
     events.REFERRAL_OVERDUE: (None, lambda p, d: p.referral(
-        clock=d["clock"], due_date=_day(d["due_date"]))),
+        clock=d["clock"], clock_name=label(d["clock"], "clock"),
+        due_date=_day(d["due_date"]))),
     events.BOOKING_CONFIRMED: (None, lambda p, d: p.booking()),
     events.BOOKING_WAITLISTED: (None, lambda p, d: p.booking(
         waitlist_position=d["waitlist_position"])),

@@ -195,7 +195,8 @@ def _next_in_order(post, delivery):
     if delivery.order_key is None:
         return
     with post.db.session() as s:
-        following = ordering.waiting_after(s, delivery)
+        following = ordering.waiting_after(s, delivery, utcnow())
+        s.commit()
     for delivery_id in following:
         deliver_safely(post, delivery_id)
 
@@ -364,8 +365,10 @@ def due(post, limit=100):
 def sweep(post, *, trust_name):
     """Send what is due: retries, messages held for quiet hours or for an earlier
     one, digests, and anything a crash left unsent; close idle SMTP connections."""
+    from .. import queries
     from . import digests
-    for digest_id in digests.compose(post.db, trust_name=trust_name):
+    for digest_id in digests.compose(post.db, trust_name=trust_name,
+                                     reach_us=queries.reach_us(post.config)):
         deliver_safely(post, digest_id)
     for delivery_id in due(post):
         deliver_safely(post, delivery_id)

@@ -13,7 +13,7 @@ from .. import domain
 from ..models import Delivery
 
 
-def compose(db, *, trust_name):
+def compose(db, *, trust_name, reach_us=None):
     """Gather the digest deliveries now due into one message per recipient;
     return the ids of the digests to send."""
     now = utcnow()
@@ -29,7 +29,8 @@ def compose(db, *, trust_name):
     for (recipient, channel), items in groups.items():
         member_ids = sorted(i.id for i in items)
         digest_id = new_id()
-        context = {"trust_name": trust_name, "items": [
+        context = {"trust_name": trust_name, **({"reach_us": reach_us} if reach_us else {}),
+                   "items": [
             {"subject": i.subject, "link": json.loads(i.context_json or "{}").get("link", "")}
             for i in items]}
         ctx = {**context, "recipient": {"name": items[0].recipient_name or "",

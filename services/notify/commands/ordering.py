@@ -69,9 +69,13 @@ def must_wait(session, delivery_id, now, *, poll):
     return True
 
 
-def waiting_after(session, delivery):
-    """The deliveries waiting behind `delivery` (same subject and recipient), in order."""
-    return session.execute(select(Delivery.id).where(
-        Delivery.order_key == delivery.order_key, Delivery.recipient == delivery.recipient,
-        Delivery.status == domain.CREATED, Delivery.waiting == True)  # noqa: E712
-        .order_by(Delivery.order_seq, Delivery.created_at)).scalars().all()
+def waiting_after(session, delivery, now):
+    """The deliveries waiting behind `delivery` (same subject and recipient), in
+    order, made due now."""
+    where = (Delivery.order_key == delivery.order_key, Delivery.recipient == delivery.recipient,
+             Delivery.status == domain.CREATED, Delivery.waiting == True)  # noqa: E712
+    ids = session.execute(select(Delivery.id).where(*where).order_by(
+        Delivery.order_seq, Delivery.created_at)).scalars().all()
+    if ids:
+        session.execute(update(Delivery).where(*where).values(next_attempt_at=now))
+    return ids
