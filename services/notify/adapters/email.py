@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, getaddresses
 
 from services.common.db import utcnow
 from services.contracts.text import CONTROL, one_line
@@ -70,6 +70,11 @@ def build_email(delivery, *, sender="SEN Trust <no-reply@sen-trust.example>", re
                            params={"method": method, "charset": "utf-8"},
                            filename="invitation.ics" if method != "CANCEL" else "cancel.ics")
     return msg
+
+
+def _address(header_value):
+    """The address of a From header value ("Name <a@b>" -> "a@b")."""
+    return getaddresses([header_value])[0][1] or header_value
 
 
 def _close(smtp):
@@ -193,7 +198,9 @@ class SmtpChannel:
         try:
             msg = build_email(delivery, sender=config.smtp_from,
                               reply_to=config.outreach_inbox, calendar=calendar)
-            msg.as_bytes()  # any header that still cannot be written fails here, not mid-DATA
+            # built once, with the CRLF line ends SMTP needs; a header that cannot be
+            # written fails here, not mid-DATA
+            raw = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
         except SendFailed:
             raise
         except (ValueError, TypeError, UnicodeError, email.errors.MessageError) as exc:
@@ -203,8 +210,13 @@ class SmtpChannel:
             smtp, key = self.pool.checkout(config)
         except (OSError, smtplib.SMTPException) as exc:
             raise SendFailed(f"SMTP unavailable: {type(exc).__name__}") from None
+        envelope_from = config.notify_bounce_address or _address(config.smtp_from)
         try:
-            refused = smtp.send_message(msg, from_addr=config.notify_bounce_address or None)
+            if raw.isascii() and envelope_from.isascii():
+                # the bytes built once above (send_message would build them again)
+                refused = smtp.sendmail(envelope_from, [delivery.recipient], raw)
+            else:  # an international address: smtplib negotiates SMTPUTF8
+                refused = smtp.send_message(msg, from_addr=envelope_from)
         except smtplib.SMTPRecipientsRefused as exc:
             self.pool.discard(smtp)
             code = next(iter(exc.recipients.values()))[0]
