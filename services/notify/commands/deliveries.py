@@ -36,10 +36,10 @@ from services.common.errors import Conflict, NotFound
 from services.common.ids import new_id
 from services.contracts import events
 
-from .. import domain, payloads
+from .. import domain, payloads, queries
 from ..adapters import SendFailed
 from ..models import Delivery
-from . import ordering
+from . import digests, ordering
 
 log = logging.getLogger(__name__)
 
@@ -365,8 +365,6 @@ def due(post, limit=100):
 def sweep(post, *, trust_name):
     """Send what is due: retries, messages held for quiet hours or for an earlier
     one, digests, and anything a crash left unsent; close idle SMTP connections."""
-    from .. import queries
-    from . import digests
     for digest_id in digests.compose(post.db, trust_name=trust_name,
                                      reach_us=queries.reach_us(post.config)):
         deliver_safely(post, digest_id)
