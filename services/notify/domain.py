@@ -15,7 +15,6 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 LOCAL_TZ = ZoneInfo("Europe/London")
 
 
-
 class Status(StrEnum):
     """A delivery's status (as GOV.UK Notify names them)."""
 
