@@ -79,8 +79,8 @@ class Mailer:
     def close_idle(self):
         self.pool.close_idle()
 
-    def close(self):
-        self.pool.close_all()
+    def close(self, polite=True):
+        self.pool.close_all(polite)
 
 
 class MailerProvider(DependencyProvider):
@@ -94,7 +94,7 @@ class MailerProvider(DependencyProvider):
         self.mailer.close()
 
     def kill(self):
-        self.mailer.close()
+        self.mailer.close(polite=False)
 
     def get_dependency(self, worker_ctx):
         return self.mailer

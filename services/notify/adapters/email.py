@@ -176,13 +176,18 @@ class SmtpPool:
         for smtp, _, _ in old:
             _close(smtp)
 
-    def close_all(self):
+    def close_all(self, polite=True):
+        """Close every idle connection: with QUIT, or (not polite: the container
+        is being killed) at once."""
         with self._cond:
             idle, self._idle = self._idle, []
             self._open -= len(idle)
             self._cond.notify_all()
         for smtp, _, _ in idle:
-            _close(smtp)
+            if polite:
+                _close(smtp)
+            else:
+                smtp.close()
 
 
 class SmtpChannel:
