@@ -49,10 +49,13 @@ def run(args, say=print):
     from nameko.testing.services import worker_factory
     from sqlalchemy import func, select
 
+    from services.common.config import load
     from services.common.db import open_database
     from services.common.migrations import upgrade
     from services.contracts import make_event
     from services.notify import domain
+    from services.notify.adapters import Mailer
+    from services.notify.config import NotifyConfig
     from services.notify.models import Base, Delivery
     from services.notify.service import NotifyService
 
@@ -67,7 +70,9 @@ def run(args, say=print):
         db = open_database("notify", Base.metadata, url)
         with config.patch({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
                            "OUTREACH_INBOX": "outreach@bench.example", "NOTIFY_API_KEY": ""}):
-            service = worker_factory(NotifyService, db=db)
+            mailer = Mailer()
+            service = worker_factory(NotifyService, db=db, mailer=mailer,
+                                     config=load(NotifyConfig, "notify"))
             service.on_organisation_onboarded(make_event("organisation.onboarded", {
                 "org_id": "school-1", "name": "Bench Primary School", "urn": "100001",
                 "laestab": "2021001", "kind": "partner_school",
@@ -96,11 +101,14 @@ def run(args, say=print):
         with db.session() as s:
             sent = s.execute(select(func.count()).select_from(Delivery).where(
                 Delivery.status == domain.DELIVERED)).scalar()
+        mailer.close()
         received = len(list((workdir / "mail").glob("*.eml")))
         print("Notify throughput (referral.submitted → 2 emails each, SMTP, SQLite)")
         print(f"  events                 {events}")
         print(f"  notifications sent     {sent} (SMTP server received {received})")
         print(f"  elapsed                {elapsed:.2f} s (concurrency {concurrency})")
+        print(f"  SMTP connections       {mailer.pool.opened} opened (pool of "
+              f"{mailer.pool.size})")
         print(f"  notifications/second   {sent / elapsed:.1f}")
         print(f"  events/second          {events / elapsed:.1f}")
         if sent != 2 * events or received != 2 * events:

@@ -5,6 +5,7 @@ hours, digest, channel, language), and how a failed send is retried."""
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
+from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,24 +14,75 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 LOCAL_TZ = ZoneInfo("Europe/London")
 
-# Delivery statuses (as GOV.UK Notify names them).
-CREATED, SENDING, DELIVERED = "created", "sending", "delivered"
+
+class Status(StrEnum):
+    """A delivery's status (as GOV.UK Notify names them)."""
+
+    CREATED = "created"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    TEMPORARY_FAILURE = "temporary-failure"
+    PERMANENT_FAILURE = "permanent-failure"
+    TECHNICAL_FAILURE = "technical-failure"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class Audience(StrEnum):
+    """Who a template speaks to."""
+
+    PARENT = "parent"
+    REFERRER = "referrer"
+    OUTREACH = "outreach"
+    PRACTITIONER = "practitioner"
+    SENCO = "senco"
+    CPD_ATTENDEE = "cpd_attendee"
+    STAFF = "staff"  # the daily digest
+    REQUESTER = "requester"  # the portal's sign-in link
+
+
+class Category(StrEnum):
+    """What a recipient can opt out of (statutory templates ignore opt-outs)."""
+
+    REFERRAL = "referral"
+    PASSPORT = "passport"
+    EHCP = "ehcp"
+    PUPIL_MOVE = "pupil_move"
+    ALERT = "alert"
+    CPD = "cpd"
+    DIGEST = "digest"  # not opted out of: it is the recipient's own choice
+    SIGN_IN = "sign_in"
+
+
+class SubjectKind(StrEnum):
+    """What a delivery is about (its subject_ref names which one)."""
+
+    REFERRAL = "referral"
+    PUPIL = "pupil"
+    CPD = "cpd"
+    SIGN_IN = "sign_in"
+
+
+CREATED, SENDING, DELIVERED = Status.CREATED, Status.SENDING, Status.DELIVERED
 TEMPORARY_FAILURE, PERMANENT_FAILURE, TECHNICAL_FAILURE = (
-    "temporary-failure", "permanent-failure", "technical-failure")
-STATUSES = (CREATED, SENDING, DELIVERED, TEMPORARY_FAILURE, PERMANENT_FAILURE,
-            TECHNICAL_FAILURE)
+    Status.TEMPORARY_FAILURE, Status.PERMANENT_FAILURE, Status.TECHNICAL_FAILURE)
+STATUSES = tuple(Status)
 FINAL = (DELIVERED, PERMANENT_FAILURE, TECHNICAL_FAILURE)
+UNSENT = (CREATED, SENDING, TEMPORARY_FAILURE)
 
-EMAIL, SMS = "email", "sms"
-CHANNELS = (EMAIL, SMS)
+EMAIL, SMS = Channel.EMAIL, Channel.SMS
+CHANNELS = tuple(Channel)
 
-# Audiences: who a template speaks to.
 PARENT, REFERRER, OUTREACH, PRACTITIONER, SENCO, CPD_ATTENDEE = (
-    "parent", "referrer", "outreach", "practitioner", "senco", "cpd_attendee")
+    Audience.PARENT, Audience.REFERRER, Audience.OUTREACH, Audience.PRACTITIONER,
+    Audience.SENCO, Audience.CPD_ATTENDEE)
 STAFF_AUDIENCES = (REFERRER, OUTREACH, PRACTITIONER, SENCO, CPD_ATTENDEE)
 
-# Categories a recipient can opt out of (statutory templates ignore opt-outs).
-CATEGORIES = ("referral", "passport", "ehcp", "pupil_move", "alert", "cpd")
+CATEGORIES = (Category.REFERRAL, Category.PASSPORT, Category.EHCP, Category.PUPIL_MOVE,
+              Category.ALERT, Category.CPD)
 
 DIGEST_TEMPLATE_ID = "staff-daily-digest"
 
@@ -41,7 +93,7 @@ class Template:
     version: int
     event_type: str
     audience: str
-    category: str = "referral"
+    category: str = Category.REFERRAL
     statutory: bool = False  # cannot be opted out of
     urgent: bool = False  # not held for quiet hours or a digest
 
@@ -68,32 +120,33 @@ TEMPLATES = (
     T("referral-closed-referrer", 1, "referral.closed", REFERRER),
     T("referral-closed-practitioner", 1, "referral.closed", PRACTITIONER),
     T("referral-withdrawn-outreach", 1, "referral.withdrawn", OUTREACH),
-    T("referral-overdue-outreach", 1, "referral.overdue", OUTREACH, "alert", urgent=True),
-    T("passport-published-parent", 1, "passport.published", PARENT, "passport"),
-    T("passport-published-senco", 1, "passport.published", SENCO, "passport"),
-    T("ehcp-review-due-parent", 1, "ehcp.review_due", PARENT, "ehcp", statutory=True),
-    T("ehcp-review-due-senco", 1, "ehcp.review_due", SENCO, "ehcp", statutory=True),
-    T("ehcp-deadline-at-risk-senco", 1, "ehcp.deadline_at_risk", SENCO, "ehcp",
+    T("referral-overdue-outreach", 1, "referral.overdue", OUTREACH, Category.ALERT, urgent=True),
+    T("passport-published-parent", 1, "passport.published", PARENT, Category.PASSPORT),
+    T("passport-published-senco", 1, "passport.published", SENCO, Category.PASSPORT),
+    T("ehcp-review-due-parent", 1, "ehcp.review_due", PARENT, Category.EHCP, statutory=True),
+    T("ehcp-review-due-senco", 1, "ehcp.review_due", SENCO, Category.EHCP, statutory=True),
+    T("ehcp-deadline-at-risk-senco", 1, "ehcp.deadline_at_risk", SENCO, Category.EHCP,
       statutory=True, urgent=True),
-    T("ehcp-deadline-at-risk-outreach", 1, "ehcp.deadline_at_risk", OUTREACH, "alert",
+    T("ehcp-deadline-at-risk-outreach", 1, "ehcp.deadline_at_risk", OUTREACH, Category.ALERT,
       urgent=True),
-    T("pupil-moved-parent", 1, "pupil.moved", PARENT, "pupil_move"),
-    T("pupil-moved-senco", 1, "pupil.moved", SENCO, "pupil_move"),
-    T("booking-confirmed-attendee", 1, "booking.confirmed", CPD_ATTENDEE, "cpd"),
-    T("booking-waitlisted-attendee", 1, "booking.waitlisted", CPD_ATTENDEE, "cpd"),
-    T("booking-promoted-attendee", 1, "booking.promoted", CPD_ATTENDEE, "cpd", urgent=True),
-    T("booking-cancelled-attendee", 1, "booking.cancelled", CPD_ATTENDEE, "cpd", urgent=True),
-    T("certificate-issued-attendee", 1, "certificate.issued", CPD_ATTENDEE, "cpd"),
-    T("session-cancelled-attendee", 1, "session.cancelled", CPD_ATTENDEE, "cpd", urgent=True),
-    T("session-rescheduled-attendee", 1, "session.rescheduled", CPD_ATTENDEE, "cpd",
+    T("pupil-moved-parent", 1, "pupil.moved", PARENT, Category.PUPIL_MOVE),
+    T("pupil-moved-senco", 1, "pupil.moved", SENCO, Category.PUPIL_MOVE),
+    T("booking-confirmed-attendee", 1, "booking.confirmed", CPD_ATTENDEE, Category.CPD),
+    T("booking-waitlisted-attendee", 1, "booking.waitlisted", CPD_ATTENDEE, Category.CPD),
+    T("booking-promoted-attendee", 1, "booking.promoted", CPD_ATTENDEE, Category.CPD, urgent=True),
+    T("booking-cancelled-attendee", 1, "booking.cancelled", CPD_ATTENDEE, Category.CPD, urgent=True),
+    T("certificate-issued-attendee", 1, "certificate.issued", CPD_ATTENDEE, Category.CPD),
+    T("session-cancelled-attendee", 1, "session.cancelled", CPD_ATTENDEE, Category.CPD, urgent=True),
+    T("session-rescheduled-attendee", 1, "session.rescheduled", CPD_ATTENDEE, Category.CPD,
       urgent=True),
 )
-DIGEST_TEMPLATE = Template(DIGEST_TEMPLATE_ID, 1, "digest", "staff", "digest", urgent=True)
+DIGEST_TEMPLATE = Template(DIGEST_TEMPLATE_ID, 1, "digest", Audience.STAFF, Category.DIGEST,
+                           urgent=True)
 # The portal's one-time sign-in link, asked for by the portal (not caused by an event):
 # never opted out of, never held for quiet hours or a digest.
 SIGN_IN_TEMPLATE_ID = "sign-in-link"
-SIGN_IN_TEMPLATE = Template(SIGN_IN_TEMPLATE_ID, 1, "sign_in.link_requested", "requester",
-                            "sign_in", statutory=True, urgent=True)
+SIGN_IN_TEMPLATE = Template(SIGN_IN_TEMPLATE_ID, 1, "sign_in.link_requested",
+                            Audience.REQUESTER, Category.SIGN_IN, statutory=True, urgent=True)
 BY_ID = {t.id: t for t in TEMPLATES + (DIGEST_TEMPLATE, SIGN_IN_TEMPLATE)}
 
 
@@ -128,6 +181,7 @@ class Message:
     not_before: datetime | None = None  # held for quiet hours until then
     digest: bool = False  # held for the recipient's daily digest
     context: dict = field(default_factory=dict, compare=False)
+    calendar: tuple | None = None  # (method, iCalendar text) sent with the email
 
     @property
     def held(self):
@@ -154,28 +208,68 @@ def template_base(template, language="en"):
     return base, "en"
 
 
-def _paragraphs(text):
-    return [block.splitlines() for block in text.strip().split("\n\n") if block.strip()]
+def _is_heading(line):
+    line = line.strip()
+    return 0 < len(line) <= 60 and ":" not in line and line[-1] not in ".,;:!?)" \
+        and not line.startswith("- ")
+
+
+def blocks(text):
+    """A plain-text body as blocks for the HTML layout: ("p", [lines]),
+    ("ul", [items]) or ("h2", heading). A block is a paragraph (lines between
+    blank lines); "- " lines are a list; a short first line without punctuation
+    over other lines is their heading."""
+    out = []
+    for block in text.strip().split("\n\n"):
+        lines = [line.rstrip() for line in block.splitlines() if line.strip()]
+        if not lines:
+            continue
+        if len(lines) > 1 and _is_heading(lines[0]):
+            out.append(("h2", lines[0]))
+            lines = lines[1:]
+        if all(line.startswith("- ") for line in lines):
+            out.append(("ul", [line[2:] for line in lines]))
+        else:
+            out.append(("p", lines))
+    return out
+
+
+def tidy(text):
+    """Plain text as a mail reader shows it best: no trailing spaces, one blank
+    line between paragraphs, none inside a list."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    out = "\n".join(lines)
+    out = re.sub(r"\n{3,}", "\n\n", out)
+    return re.sub(r"(\n- [^\n]*)\n\n(?=- )", r"\1\n", out) + "\n"
+
+
+def footer(reach_us):
+    """How to reach a person, at the foot of every email (plain text)."""
+    return ("How to reach us\n"
+            f"- Phone: {reach_us['phone']}\n"
+            f"- Post: {reach_us['address']}\n"
+            f"- Email: reply to this email, or write to {reach_us['email']}")
 
 
 def render(template, context, channel=EMAIL, language="en"):
     """Render (subject, text, html) of a template; the subject is one line.
 
-    For SMS the text is sms.txt and there is no HTML. An email template
-    without its own body.html is laid out from its text body."""
+    For SMS the text is sms.txt and there is no HTML. An email's HTML part is
+    laid out from its text body (a heading, paragraphs, lists; escaped), and
+    both parts end with how to reach us when the context has `reach_us`."""
     base, used = template_base(template, language)
-    folder = TEMPLATE_DIR / base
     subject = _env.get_template(f"{base}/subject.txt").render(context).strip()
     subject = " ".join(subject.split())
     if channel == SMS:
         text = _env.get_template(f"{base}/sms.txt").render(context).strip()
         return subject, text, None
-    text = _env.get_template(f"{base}/body.txt").render(context)
-    if (folder / "body.html").exists():
-        html = _env.get_template(f"{base}/body.html").render(context)
-    else:
-        html = _env.get_template("_layout/email.html").render(
-            {**context, "subject": subject, "paragraphs": _paragraphs(text), "language": used})
+    text = tidy(_env.get_template(f"{base}/body.txt").render(context))
+    foot = footer(context["reach_us"]) if context.get("reach_us") else None
+    html = _env.get_template("_layout/email.html").render(
+        {**context, "subject": subject, "blocks": blocks(text),
+         "footer": blocks(foot) if foot else [], "language": used})
+    if foot:
+        text = f"{text}\n{foot}\n"
     return subject, text, html
 
 
@@ -249,7 +343,7 @@ def decide(template, recipient, preference, now, *, digest_time=time(7, 30)):
 
 
 def plan_messages(event, context, *, outreach_inbox=None, people=None, preferences=None,
-                  now=None, digest_time=time(7, 30)):
+                  now=None, digest_time=time(7, 30), calendar=None):
     """Every message an event causes: one per template and recipient, with
     what the recipient's preferences decide (skipped, held, digested)."""
     if people is None:
@@ -277,7 +371,8 @@ def plan_messages(event, context, *, outreach_inbox=None, people=None, preferenc
             subject, text, html = render(template, ctx, recipient.channel, recipient.language)
             messages.append(Message(template, recipient, subject, text, html,
                                     render_language(template, recipient.language),
-                                    decision[0], decision[1], context=context))
+                                    decision[0], decision[1], context=context,
+                                    calendar=calendar if recipient.channel == EMAIL else None))
     return messages
 
 
@@ -336,7 +431,8 @@ SAMPLE_CONTEXT = {
     "link": "https://sen-trust.example/referrals/sample", "trust_name": "Demo Trust",
     "parent_link": "https://parents.sen-trust.example/sample",
     "practitioner_name": "Alex Morgan", "visit_date": "1 December 2026",
-    "due_date": "15 January 2027", "clock": "triage", "deadline": "annual review",
+    "due_date": "15 January 2027", "clock": "triage", "clock_name": "triage decision",
+    "deadline": "annual review",
     "reason": "outside the outreach criteria", "outcome": "targets met",
     "waiting": False, "resubmission": False, "version": 3, "to_school_name": "Hillside Academy",
     "from_school_name": "Riverside Primary School", "moved_on": "5 January 2027",
@@ -352,7 +448,7 @@ SAMPLE_CONTEXT = {
 }
 
 
-def sign_in_message(email, url, expires_at, *, trust_name):
+def sign_in_message(email, url, expires_at, *, trust_name, reach_us=None):
     """The sign-in link email. The url lives only in the message itself: not in the
     delivery's context (what a digest or a resend reads) and never in a log."""
     template = SIGN_IN_TEMPLATE
@@ -360,6 +456,8 @@ def sign_in_message(email, url, expires_at, *, trust_name):
     context = {"trust_name": trust_name, "url": url,
                "expires_at": f"{local:%H:%M} on {local:%-d %B %Y}",
                "recipient": {"name": "", "audience": template.audience}}
+    if reach_us:
+        context["reach_us"] = reach_us
     subject, text, html = render(template, context, EMAIL)
     return Message(template, Recipient(template.audience, email, None), subject, text, html,
                    context={"trust_name": trust_name, "expires_at": context["expires_at"]})

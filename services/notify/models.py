@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.projections import OrganisationProjection
 from services.common.tables import UTCDateTime, platform_tables
 
 
@@ -15,14 +16,9 @@ class Base(DeclarativeBase):
 outbox, inbox = platform_tables(Base.metadata)
 
 
-class Organisation(Base):
-    """Local projection of organisation.onboarded: names and contact addresses."""
-
-    __tablename__ = "organisations"
-    org_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(30))
-    contact_email: Mapped[str | None] = mapped_column(String(254))
+class Organisation(OrganisationProjection, Base):
+    """Local projection of organisation.onboarded: names and the school office's
+    address (written to when a school lists no SENCO)."""
 
 
 class Pupil(Base):
@@ -124,12 +120,29 @@ class Delivery(Base):
     resend_of: Mapped[str | None] = mapped_column(String(36))
     provider: Mapped[str | None] = mapped_column(String(20))  # smtp | govuk-notify
     provider_ref: Mapped[str | None] = mapped_column(String(64))
+    # an iCalendar invitation sent with the message (CPD bookings): REQUEST or CANCEL
+    calendar_method: Mapped[str | None] = mapped_column(String(10))
+    calendar_ics: Mapped[str | None] = mapped_column(Text)
+    # the order of messages about one subject (commands/ordering.py)
+    order_key: Mapped[str | None] = mapped_column(String(50))
+    order_seq: Mapped[int | None] = mapped_column(Integer)
+    order_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    waiting: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (
         UniqueConstraint("source_event_id", "recipient", "channel", "template_id",
                          name="uq_delivery_once"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_order", "order_key", "recipient"),
     )
+
+
+class OrderSequence(Base):
+    """The sequence numbers of a subject's events notify has handled (ordering.py)."""
+
+    __tablename__ = "order_sequences"
+    order_key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
 class StaffMember(Base):

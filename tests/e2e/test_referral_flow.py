@@ -40,6 +40,14 @@ def test_referral_becomes_two_emails(platform_factory, http):
                                 "from Riverside Primary School")
     for m in messages:  # nothing about the child's needs in a subject line
         assert "ASD" not in m["Subject"] and "Sam" not in m["Subject"]
+    # a person to reach: replies go to the outreach team, whose phone and address
+    # close every email; the HTML part has a heading and lists (issue 15)
+    for m in messages:
+        assert m["Reply-To"] == "outreach@trust.example"
+        text = m.get_body(("plain",)).get_content().replace("\r\n", "\n")
+        assert "\nHow to reach us\n- Phone: " in text and "\n- Post: " in text
+        html = m.get_body(("html",)).get_content()
+        assert "<h1" in html and "<ul>" in html and "_" not in m["Subject"]
     # The same referral cannot be read with another school's token.
     other = platform.senctl("org", "onboard", "--name", "Hillside Academy", "--kind",
                             "partner_school", "--urn", "100002", "--laestab", "2021002")

@@ -6,8 +6,8 @@ import threading
 import time
 
 from services.common.db import open_database
+from services.notify.adapters.ratelimit import SharedRateLimiter
 from services.notify.models import Base
-from services.notify.ratelimit import SharedRateLimiter
 
 
 def test_two_replicas_share_one_limit(database_urls, engine_name):

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from services.common.db import open_database
 from services.notify import domain
+from services.notify.adapters import Mailer
 from services.notify.models import Base, Delivery, Guardian, RecipientPreference
 from services.notify.service import NotifyService
 from tests.conftest import bearer, wait_until
@@ -27,7 +28,7 @@ def api(run_service, database_urls, engine_name, mailbox):
 def _deliver_referral(db, referral_id="r-1", school="school-1"):
     """Events through the handlers (the container's own consumers are tested
     in test_notify_handlers and e2e); the API reads what they recorded."""
-    service = worker_factory(NotifyService, db=db)
+    service = worker_factory(NotifyService, db=db, mailer=Mailer())
     service.on_organisation_onboarded(organisation_onboarded(school, "Riverside Primary"))
     service.on_referral_submitted(referral_submitted(referral_id=referral_id, school=school))
     return service
@@ -132,7 +133,7 @@ def _seed_people(db):
     """A trust, two schools; Pat is the guardian of a pupil at school-1; school-1's
     contact is office@school-1.example."""
     from tests.service.test_notify_channels import guardians_changed
-    service = worker_factory(NotifyService, db=db)
+    service = worker_factory(NotifyService, db=db, mailer=Mailer())
     service.on_organisation_onboarded(organisation_onboarded("trust", "The Trust",
                                                              kind="trust",
                                                              email="hello@trust.example"))
@@ -279,7 +280,7 @@ def test_a_notify_receipt_of_a_bounce_falls_back_to_sms(run_service, database_ur
     base, _, _ = run_service(NotifyService, db_url=url, NOTIFY_CALLBACK_TOKEN="cb-secret",
                              EMAIL_PROVIDER="auto")
     db = open_database("notify", Base.metadata, url)
-    service = worker_factory(NotifyService, db=db)
+    service = worker_factory(NotifyService, db=db, mailer=Mailer())
     service.on_guardians_changed(guardians_changed())
     service.on_passport_published(make_event("passport.published", {
         "pupil_id": "p-1", "org_id": "school-1", "passport_id": "pp-1", "version": 2},

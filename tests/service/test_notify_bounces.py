@@ -4,7 +4,8 @@ notification.failed, and the recipient's other channel acts."""
 
 from nameko import config as nameko_config
 
-from services.notify import bounces, domain
+from services.notify import domain
+from services.notify.adapters import mailbox as bounces
 from tests.helpers import organisation_onboarded
 from tests.service.test_notify_channels import (  # noqa: F401
     deliveries,

@@ -30,6 +30,7 @@ if __name__ != "__main__":
     from services.common.deadletters import list_dead_letters
     from services.contracts import make_event
     from services.notify import domain
+    from services.notify.adapters import Mailer
     from services.notify.models import Base, Delivery, RecipientPreference
     from services.notify.service import NotifyService
     from tests.conftest import ROOT, free_port, wait_until
@@ -266,7 +267,7 @@ def servers(tmp_path):
 @pytest.fixture
 def notify(database_urls, engine_name, rabbit_config):
     db = open_database("notify", Base.metadata, database_urls("notify", engine_name))
-    return worker_factory(NotifyService, db=db), db
+    return worker_factory(NotifyService, db=db, mailer=Mailer()), db
 
 
 def deliveries(db, **where):
@@ -483,7 +484,7 @@ def test_opt_out_is_respected_except_for_statutory_notices(notify, servers):
 def test_quiet_hours_hold_a_message_and_send_it_afterwards(notify, servers):
     from datetime import timedelta
 
-    from services.notify.delivery import HELD
+    from services.notify.commands.deliveries import HELD
     service, db = notify
     local = utcnow().astimezone(domain.LOCAL_TZ)
     start = (local - timedelta(hours=1)).strftime("%H:%M")
@@ -658,13 +659,12 @@ def test_everyone_booked_hears_that_a_session_was_cancelled_or_moved(notify, ser
     assert len(deliveries(db)) == 4
 
 
-def test_the_rate_limiter_paces_notify_requests(notify, servers, monkeypatch):
-    from services.notify import channels
-    service, db = notify
-    limiter = channels.RateLimiter(2, period=1.0)  # 2 a second: Notify's 3,000 a minute, scaled
-    monkeypatch.setattr(channels, "_limiter", limiter)
-    monkeypatch.setattr(channels, "notify_limiter", lambda: limiter)
-    before = channels.RATE_LIMITED.labels("email")._value.get()
+def test_the_rate_limiter_paces_notify_requests(notify, servers):
+    from services.notify.adapters.sms import RATE_LIMITED, RateLimiter
+    _, db = notify
+    limiter = RateLimiter(2, period=1.0)  # 2 a second: Notify's 3,000 a minute, scaled
+    service = worker_factory(NotifyService, db=db, mailer=Mailer(limiter=limiter))
+    before = RATE_LIMITED.labels("email")._value.get()
     started = time.monotonic()
     with nameko_config.patch({"EMAIL_PROVIDER": "auto"}):
         for i in range(3):
@@ -672,7 +672,7 @@ def test_the_rate_limiter_paces_notify_requests(notify, servers, monkeypatch):
     elapsed = time.monotonic() - started
     assert len(servers.notify_requests()) == 6
     assert elapsed >= 2.0  # 6 sends at 2 a second: the 3rd and 5th waited for a window
-    assert channels.RATE_LIMITED.labels("email")._value.get() >= before + 2
+    assert RATE_LIMITED.labels("email")._value.get() >= before + 2
     assert {d.status for d in deliveries(db)} == {domain.DELIVERED}
 
 

@@ -2,10 +2,11 @@
 that can never be sent fails at once and for good with notification.failed, and
 one failing delivery never stops the sweeper's other work."""
 
+from nameko import config as nameko_config
 from sqlalchemy import update
 
-from services.notify import delivery as delivery_mod
 from services.notify import domain
+from services.notify.commands import deliveries as delivery_mod
 from services.notify.models import Delivery
 from tests.helpers import referral_submitted
 from tests.service.test_notify_channels import (  # noqa: F401
@@ -33,7 +34,7 @@ def test_a_delivery_that_can_never_be_sent_fails_at_once_and_for_good(
     service, db = notify
     event = referral_submitted(email="later@riverside.example")
     orig = delivery_mod.deliver
-    delivery_mod.deliver = lambda db, i: None  # record only; send below
+    delivery_mod.deliver = lambda post, i: None  # record only; send below
     try:
         service.on_referral_submitted(event)
     finally:
@@ -43,7 +44,7 @@ def test_a_delivery_that_can_never_be_sent_fails_at_once_and_for_good(
         s.execute(update(Delivery).where(Delivery.id == bad.id).values(
             recipient="later@riverside.example\r\nBcc: x@elsewhere.example"))
         s.commit()
-    assert delivery_mod.deliver(db, bad.id) == domain.PERMANENT_FAILURE
+    assert delivery_mod.deliver(service._post(), bad.id) == domain.PERMANENT_FAILURE
     [after] = [d for d in deliveries(db) if d.id == bad.id]
     assert after.status == domain.PERMANENT_FAILURE and after.attempts == 1
     assert "notification.failed" in outbox_types(db)
@@ -52,7 +53,7 @@ def test_a_delivery_that_can_never_be_sent_fails_at_once_and_for_good(
 
 def test_one_failing_delivery_never_stops_the_sweep(notify, servers, monkeypatch):  # noqa: F811
     service, db = notify
-    monkeypatch.setattr(delivery_mod, "deliver", lambda db, i: None)  # record only
+    monkeypatch.setattr(delivery_mod, "deliver", lambda post, i: None)  # record only
     service.on_referral_submitted(referral_submitted(email="first@riverside.example"))
     service.on_referral_submitted(referral_submitted(referral_id="r-2", reference="REF-2",
                                                      email="second@riverside.example"))
@@ -63,13 +64,13 @@ def test_one_failing_delivery_never_stops_the_sweep(notify, servers, monkeypatch
     [first] = deliveries(db, recipient="first@riverside.example")
     real_claim = delivery_mod._claim
 
-    def claim(db_, delivery_id):
+    def claim(post, delivery_id):
         if delivery_id == first.id:
             raise RuntimeError("this one breaks")
-        return real_claim(db_, delivery_id)
+        return real_claim(post, delivery_id)
     monkeypatch.setattr(delivery_mod, "_claim", claim)
-    monkeypatch.setattr(delivery_mod, "_lease", lambda: __import__("datetime").timedelta(0))
-    service.sweep()
+    with nameko_config.patch({"DELIVERY_LEASE_SECONDS": "0"}):
+        service.sweep()
     assert [d.status for d in deliveries(db, recipient="second@riverside.example")] == [
         domain.DELIVERED]
     assert len(servers.emails("second@riverside.example")) == 1

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from services.common.db import open_database
 from services.notify import domain
+from services.notify.adapters import Mailer
 from services.notify.models import Base, Delivery, Organisation
 from services.notify.service import NotifyService
 from tests.helpers import organisation_onboarded, referral_submitted
@@ -15,7 +16,7 @@ from tests.helpers import organisation_onboarded, referral_submitted
 @pytest.fixture
 def notify(database_urls, mailbox):
     db = open_database("notify", Base.metadata, database_urls("notify"))
-    return worker_factory(NotifyService, db=db), db
+    return worker_factory(NotifyService, db=db, mailer=Mailer()), db
 
 
 def deliveries(db):
@@ -64,7 +65,7 @@ def test_smtp_down_then_up_is_retried_until_delivered(database_urls, tmp_path):
     from tests.conftest import Mailbox, free_port, start_mailcatcher, wait_until
     port = free_port()
     db = open_database("notify", Base.metadata, database_urls("notify"))
-    service = worker_factory(NotifyService, db=db)
+    service = worker_factory(NotifyService, db=db, mailer=Mailer())
     with nameko_config.patch({"SMTP_PORT": str(port), "SMTP_TIMEOUT": "1"}):
         service.on_referral_submitted(referral_submitted())  # nobody listening yet
         assert {d.status for d in deliveries(db)} == {domain.TEMPORARY_FAILURE}

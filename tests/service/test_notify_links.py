@@ -17,6 +17,7 @@ from services.common.auth import Principal
 from services.common.db import open_database
 from services.contracts import links, make_event
 from services.notify import domain
+from services.notify.adapters import Mailer
 from services.notify.models import Base, Delivery, RecipientPreference
 from services.notify.service import NotifyService
 from tests.conftest import bearer
@@ -166,7 +167,7 @@ def urls_in(delivery):
 def notify(database_urls, mailbox):
     db = open_database("notify", Base.metadata, database_urls("notify"))
     with nameko_config.patch({"PUBLIC_BASE_URL": BASE + "/"}):
-        yield worker_factory(NotifyService, db=db), db
+        yield worker_factory(NotifyService, db=db, mailer=Mailer()), db
 
 
 def test_every_template_has_a_case():

@@ -6,6 +6,7 @@ from nameko.testing.services import worker_factory
 
 from services.common.db import open_database
 from services.contracts import make_event
+from services.notify.adapters import Mailer
 from services.notify.models import Base
 from services.notify.service import NotifyService
 from tests.helpers import organisation_onboarded
@@ -14,7 +15,7 @@ from tests.helpers import organisation_onboarded
 @pytest.fixture
 def notify(database_urls, mailbox):
     db = open_database("notify", Base.metadata, database_urls("notify"))
-    return worker_factory(NotifyService, db=db)
+    return worker_factory(NotifyService, db=db, mailer=Mailer())
 
 
 def member(event_type, member_id="m-1", roles=("senco",), active=True, **extra):

@@ -410,6 +410,7 @@ def notify_rows():
 def test_notify_matrix(run_service, database_urls, http, token, mailbox):
     from sqlalchemy import select
 
+    from services.notify.adapters import Mailer
     from services.notify.models import Base, Delivery
     from services.notify.service import NotifyService
     from tests.service.test_notify_channels import guardians_changed, passport_published
@@ -417,7 +418,7 @@ def test_notify_matrix(run_service, database_urls, http, token, mailbox):
     db = open_database("notify", Base.metadata, url)
     seed = Seed()
     _fresh_orgs(seed)
-    handlers = worker_factory(NotifyService, db=db)
+    handlers = worker_factory(NotifyService, db=db, mailer=Mailer())
     for event in _onboard_events(seed):
         handlers.on_organisation_onboarded(event)
     seed.put("trust", "template", "passport-published-parent", secret=False)

@@ -7,7 +7,8 @@ from marshmallow import ValidationError
 
 from services.contracts.text import single_line
 from services.notify import domain
-from services.notify.channels import SendFailed, build_email
+from services.notify.adapters import SendFailed
+from services.notify.adapters.email import build_email
 from services.referrals.schemas import ReferralCreateSchema
 from tests.helpers import referral_body
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, time
 
 from services.contracts import make_event, parse_event
 from services.notify import domain
-from services.notify.channels import RateLimiter
+from services.notify.adapters.sms import RateLimiter
 
 T = domain.BY_ID
 EVENING = datetime(2026, 11, 24, 22, 30, tzinfo=UTC)  # 22:30 in London (GMT)

@@ -3,10 +3,8 @@ lapsed lease is recorded as delivered instead of being sent again."""
 
 from types import SimpleNamespace
 
-from nameko import config as nameko_config
-
-from services.notify import journal
-from services.notify.channels import SmtpChannel
+from services.notify.adapters import Mailer, journal
+from services.notify.config import NotifyConfig
 
 
 def test_an_accepted_delivery_is_known_after_a_restart(tmp_path):
@@ -19,13 +17,14 @@ def test_an_accepted_delivery_is_known_after_a_restart(tmp_path):
 
 
 def test_the_channel_asks_the_journal_before_sending_again(tmp_path):
-    with nameko_config.patch({"NOTIFY_SMTP_JOURNAL": str(tmp_path / "smtp.journal")}):
-        journal.journal().accepted("d-9")
-        channel = SmtpChannel()
-        assert channel.already_sent(SimpleNamespace(id="d-9")) == "journal"
-        assert channel.already_sent(SimpleNamespace(id="d-8")) is None
-    with nameko_config.patch({"NOTIFY_SMTP_JOURNAL": "off"}):
-        assert SmtpChannel().already_sent(SimpleNamespace(id="d-9")) is None
+    config = NotifyConfig(notify_smtp_journal=str(tmp_path / "smtp.journal"))
+    mailer = Mailer()
+    mailer.journal(config).accepted("d-9")
+    channel = Mailer().smtp  # another mailer (a restarted process) reads the same file
+    assert channel.already_sent(SimpleNamespace(id="d-9"), config) == "journal"
+    assert channel.already_sent(SimpleNamespace(id="d-8"), config) is None
+    off = NotifyConfig(notify_smtp_journal="off")
+    assert Mailer().smtp.already_sent(SimpleNamespace(id="d-9"), off) is None
 
 
 def test_the_journal_is_compacted(tmp_path, monkeypatch):

@@ -9,10 +9,11 @@ process being killed; the kernel has it), so the sweeper that picks up a
 lapsed lease first asks the journal and records the delivery as delivered
 instead of sending it again.
 
-One journal per process directory (NOTIFY_SMTP_JOURNAL, default
+One journal per process directory (NotifyConfig.notify_smtp_journal, default
 $SEN_VAR_DIR/notify/smtp-accepted.journal): with several replicas a lapsed
 lease taken over by another replica is still sent again (the Message-ID makes
-that harmless for most mailboxes). Set NOTIFY_SMTP_JOURNAL=off to disable.
+that harmless for most mailboxes). Set NOTIFY_SMTP_JOURNAL=off to disable. The
+mailer (adapters/__init__.py) holds the journal of its configured path.
 """
 
 import logging
@@ -20,7 +21,7 @@ import os
 import threading
 from pathlib import Path
 
-from services.common import settings
+from services.common import settings  # VAR_DIR only
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +72,8 @@ class Journal:
             return self._open() and delivery_id in self._ids
 
 
-_journals = {}
-_lock = threading.Lock()
-
-
-def journal():
-    """The journal for the current setting, or None when it is off."""
-    path = settings.get("NOTIFY_SMTP_JOURNAL", default="")
-    if path.lower() == "off":
+def path_for(configured):
+    """The journal's file for the configured value, or None when it is off."""
+    if configured.lower() == "off":
         return None
-    path = path or str(settings.VAR_DIR / "notify" / "smtp-accepted.journal")
-    with _lock:
-        if path not in _journals:
-            _journals[path] = Journal(path)
-        return _journals[path]
+    return configured or str(settings.VAR_DIR / "notify" / "smtp-accepted.journal")

@@ -14,7 +14,7 @@ import time
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .models import RateBucket
+from ..models import RateBucket
 
 
 class SharedRateLimiter:

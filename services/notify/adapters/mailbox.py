@@ -5,10 +5,9 @@ the envelope sender NOTIFY_BOUNCE_ADDRESS (when set), so the reports come back
 there; the mailbox is read as a directory of messages (NOTIFY_BOUNCE_DIR: a
 maildir's `new/`, or the local SMTP catcher's directory, which stands in for
 the bounce address in development and tests). Each report names the original
-message by its Message-ID, which is the delivery's id; a `failed` action with a
-5.x.x status marks that delivery permanently failed: `notification.failed` is
-emitted and the recipient's other channel, where there is one, takes over
-(delivery._failed). A `delayed` report changes nothing. Each file is handled
+message by its Message-ID, which is the delivery's id; commands/receipts.py
+decides what a report does (a `failed` action with a 5.x.x status fails the
+delivery for good, with fallback; `delayed` changes nothing). Each file is handled
 once and moved to `processed/` (or `unreadable/`).
 """
 
@@ -18,8 +17,6 @@ import logging
 import os
 import re
 from pathlib import Path
-
-from services.common import settings
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +50,13 @@ def parse_dsn(raw):
     return [(delivery_id, action, status) for action, status in recipients]
 
 
-def read_mailbox(db, directory=None):
-    """Handle every report in the bounce directory; return how many deliveries failed."""
-    from . import delivery
-    directory = directory or settings.get("NOTIFY_BOUNCE_DIR", default="")
+def read(directory, handle):
+    """Call `handle(reports)` for every report file in the bounce directory (a
+    maildir's `new/`, or `*.eml` files); each file is then moved to `processed/`,
+    or to `unreadable/` if it cannot be parsed."""
     if not directory:
-        return 0
+        return
     base = Path(directory)
-    failed = 0
     for path in sorted(base.glob("*.eml")) + sorted((base / "new").glob("*")) \
             if base.exists() else []:
         if not path.is_file():
@@ -71,12 +67,8 @@ def read_mailbox(db, directory=None):
             log.warning("bounce mailbox: unreadable report (%s)", type(exc).__name__)
             _move(path, base / "unreadable")
             continue
-        for delivery_id, action, status in reports:
-            if action == "failed" and status.startswith("5"):
-                if delivery.apply_bounce(db, delivery_id, status):
-                    failed += 1
+        handle(reports)
         _move(path, base / "processed")
-    return failed
 
 
 def _move(path, target):
