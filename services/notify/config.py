@@ -21,6 +21,9 @@ class NotifyConfig(PlatformConfig):
     trust_name: str = "SEN Trust"
     # the outreach team: its inbox receives alerts, and every email names a way to reach it
     outreach_inbox: str = "outreach@sen-trust.example"
+    # the ORGANIZER of CPD invitations: the same address as the CPD service's own
+    # (CPD_ORGANISER_EMAIL), so both describe one event
+    cpd_organiser_email: str = "cpd@sen-trust.example"
     outreach_phone: str = "01632 960 123"
     outreach_address: str = "Outreach team, SEN Trust, 1 Example Street, Exampletown, EX1 2AB"
     # SMTP (the default email channel)

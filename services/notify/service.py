@@ -16,7 +16,7 @@ from services.common.http import api
 from services.common.outbox import OutboxRelay
 from services.common.problems import Unauthorized
 from services.common.service import PlatformService
-from services.common.timers import timer_from_setting
+from services.common.timers import timer
 from services.contracts import events
 
 from . import commands, queries
@@ -198,14 +198,14 @@ class NotifyService(PlatformService):
 
     # -- sending ---------------------------------------------------------------------
 
-    @timer_from_setting("DELIVERY_SWEEP_SECONDS", 1.0)
+    @timer("delivery_sweep_seconds")  # DELIVERY_SWEEP_SECONDS
     def sweep(self):
         """Send what is due: retries, messages held for quiet hours or for an
         earlier one, digests, and anything a crash left unsent."""
         post = self._post()
         deliveries.sweep(post, trust_name=post.config.trust_name)
 
-    @timer_from_setting("NOTIFY_BOUNCE_SECONDS", 10.0)
+    @timer("notify_bounce_seconds")  # NOTIFY_BOUNCE_SECONDS
     def read_bounces(self):
         """Delivery status notifications from the bounce mailbox (commands/receipts.py)."""
         receipts.read_bounces(self._post())

@@ -166,12 +166,15 @@ class Planner:
             self._attendee(context, data["session"]["session_id"], attendee,
                            calendar=self._invitation(data, attendee["booking_id"], attendee),
                            order=(f"booking:{attendee['booking_id']}",
-                                  data.get("calendar_sequence")))
+                                  attendee.get("calendar_sequence",
+                                               data.get("calendar_sequence"))))
 
     def _invitation(self, data, booking_id, attendee):
         """(method, ics) for the booking's calendar event, or None when the event
         does not carry its calendar fields (older events)."""
-        sequence, status = data.get("calendar_sequence"), data.get("calendar_status")
+        # a booking event carries its own; a session event one per attendee
+        source = attendee if attendee and attendee.get("calendar_sequence") is not None else data
+        sequence, status = source.get("calendar_sequence"), source.get("calendar_status")
         if sequence is None or not status:
             return None
         session = data["session"]
@@ -187,7 +190,7 @@ class Planner:
             description="\n\n".join(filter(None, lines)),
             location=session.get("venue") or session.get("online_url"),
             url=session.get("online_url") or None, sequence=sequence, status=status,
-            organiser_email=self.config.outreach_inbox, attendee_email=attendee["email"],
+            organiser_email=self.config.cpd_organiser_email, attendee_email=attendee["email"],
             attendee_name=attendee["name"])
         return ics.method_of(event), ics.invitation(event).decode("utf-8")
 

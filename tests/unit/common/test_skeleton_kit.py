@@ -50,7 +50,6 @@ def _emit_and_subscribe_calls():
                     yield path.relative_to(ROOT), node.lineno, node.args[0]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: services move to handles")
 def test_no_event_type_is_written_as_a_bare_string():
     literal = [f"{p}:{line}" for p, line, arg in _emit_and_subscribe_calls()
                if isinstance(arg, ast.Constant) and isinstance(arg.value, str)]
