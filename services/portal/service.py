@@ -6,7 +6,7 @@ person may see or do is what the APIs answer.
 
 import logging
 from datetime import UTC, date, datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import eventlet
 from nameko.web.handlers import HttpRequestHandler
@@ -20,8 +20,9 @@ from services.common.http import PlatformWebServer
 from services.common.service import PlatformService
 from services.contracts import links
 from services.contracts.sen import SEN_PROVISION
+from services.documents.responses import document as document_response
 
-from . import clients, forms, oidc, records, web
+from . import clients, documents, forms, oidc, records, web
 from .clients import ApiError, Client
 from .models import Base
 
@@ -990,9 +991,10 @@ class PortalService(PlatformService):
         me, out = self._signed_in(request)
         if out:
             return out
-        c = Client.for_session(me).get("provision", "/api/v1/provision/costs")
+        api = Client.for_session(me)
+        c = api.get("provision", "/api/v1/provision/costs")
         return self._render(request, "costs.html", me=me, title="Costs against the SEN budget",
-                            c=c)
+                            c=c, tier_chart=documents.cost_chart(api, c))
 
     @page("GET", "/impact")
     def impact(self, request):
@@ -1053,6 +1055,100 @@ class PortalService(PlatformService):
             "If you typed the web address, check it is correct.",
             "If you pasted the web address, check you copied the entire address."],
             status=404, me=self._me(request))
+
+    # -- documents and charts -------------------------------------------------------------
+    # Documents made from the pages' own data, with names (documents.py gathers and renders;
+    # each call goes with the person's token, so a document is scoped as its page is).
+    def _download(self, request, build):
+        me, out = self._signed_in(request)
+        if out:
+            return out
+        try:
+            doc = build(Client.for_session(me), me)
+        except documents.NotADocument:
+            return self._message(request, "Page not found", [], status=404, me=me)
+        return document_response(doc.data, doc.fmt, doc.name)
+
+    @page("GET", "/pupils/<string:pupil_id>/passport.pdf")
+    def passport_pdf(self, request, pupil_id):
+        return self._download(request, lambda api, me: documents.passport(api, me, pupil_id))
+
+    @page("GET", "/pupils/<string:pupil_id>/provision-map.<string:fmt>")
+    def pupil_provision_map(self, request, pupil_id, fmt):
+        return self._download(request, lambda api, me: documents.pupil_provision_map(
+            api, me, pupil_id, fmt))
+
+    @page("GET", "/pupils/<string:pupil_id>/ehc-plan.pdf")
+    def ehc_timeline_pdf(self, request, pupil_id):
+        return self._download(request, lambda api, me: documents.ehc_timeline(
+            api, me, pupil_id, request.args.get("plan")))
+
+    @page("GET", "/referrals/<string:referral_id>/report.pdf")
+    def outreach_report_pdf(self, request, referral_id):
+        return self._download(request, lambda api, me: documents.outreach_report(
+            api, me, referral_id))
+
+    def _map_filters(self, request):
+        return {k: (request.args.get(k) or "").strip() or None
+                for k in ("registration_group", "year_group", "org_id")}
+
+    @page("GET", "/provision-map")
+    def class_provision_map(self, request):
+        me, out = self._signed_in(request)
+        if out:
+            return out
+        filters = self._map_filters(request)
+        try:
+            view = documents.class_map(Client.for_session(me), me, **filters)
+        except documents.NotADocument:
+            return redirect(links.path("pupils"), code=303)
+        query = urlencode({k: v for k, v in filters.items() if v})
+        return self._render(request, "provision_map.html", me=me, title=view["title"],
+                            current=links.path("pupils"), view=view, downloads=[
+                                (f"/provision-map.{fmt}?{query}", text)
+                                for fmt, text in documents.DOWNLOADS])
+
+    @page("GET", "/provision-map.<string:fmt>")
+    def class_provision_map_file(self, request, fmt):
+        filters = self._map_filters(request)
+
+        def build(api, me):
+            documents.check_format(fmt)
+            view = documents.class_map(api, me, **filters)
+            return documents.provision_map_document(
+                view, fmt, "provision-map-" + (view["scope_label"] or "class"))
+        return self._download(request, build)
+
+    @page("GET", "/costs.<string:fmt>")
+    def costs_file(self, request, fmt):
+        return self._download(request, lambda api, me: documents.costs_sheet(api, me, fmt))
+
+    @page("GET", "/impact.<string:fmt>")
+    def impact_file(self, request, fmt):
+        return self._download(request, lambda api, me: documents.impact_sheet(
+            api, fmt, request.args.get("group_by")))
+
+    @page("GET", "/reviews-due.<string:fmt>")
+    def reviews_due_file(self, request, fmt):
+        return self._download(request, lambda api, me: documents.reviews_due_sheet(api, me, fmt))
+
+    @page("GET", "/cpd/records.<string:fmt>")
+    def cpd_records_file(self, request, fmt):
+        return self._download(request, lambda api, me: documents.cpd_records_sheet(api, me, fmt))
+
+    @page("GET", "/referrals.<string:fmt>")
+    def referrals_file(self, request, fmt):
+        return self._download(request, lambda api, me: documents.referrals_sheet(
+            api, me, fmt, request.args.get("status")))
+
+    @page("GET", "/trust/need-and-training")
+    def need_and_training(self, request):
+        me, out = self._signed_in(request)
+        if out:
+            return out
+        view = documents.need_against_training(Client.for_session(me))
+        return self._render(request, "need_training.html", me=me,
+                            title="Referrals by area of need against training delivered", **view)
 
 
 PASSPORT_SECTIONS = {"about_me": "About me", "strengths": "My strengths", "needs": "My needs",

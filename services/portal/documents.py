@@ -1,0 +1,484 @@
+"""Documents and charts in the portal (issue 15): what a person carries away, made from
+the same data as the portal's pages and rendered with services/documents (PDF with
+WeasyPrint, CSV and .xlsx, SVG charts with their data tables).
+
+The services other than pupils and referrals hold no pupil names, so the portal does
+what none of them can: it reads the pupils service too and puts each pupil's name,
+UPN, year and class beside their provision, costs and reviews. Every call goes with
+the signed-in person's token (`Client.for_session`), so a document shows exactly what
+the APIs let that person read: another school's pupil is the API's 404, never a file.
+
+Each builder returns a `Document` (bytes, format, file name) or a view-model dict for
+a page; nothing here renders a page or knows about HTTP beyond the `Client`.
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+
+from markupsafe import Markup
+
+from services.documents import charts, pdf, sheets
+from services.documents.sheets import Column
+
+from . import web
+from .clients import ApiError
+
+SPREADSHEETS = ("csv", "xlsx")
+FORMATS = ("pdf", *SPREADSHEETS)
+MAX_ROWS = 5000          # the most list rows one export gathers (pages of PAGE)
+PAGE = 200
+ON_REGISTER = ("K", "E")  # SEN support and EHC plan: the pupils a class map lists
+DOWNLOADS = (("pdf", "Download as PDF"), ("csv", "Download as CSV"),
+             ("xlsx", "Download as Excel spreadsheet (.xlsx)"))
+
+
+@dataclass(frozen=True)
+class Document:
+    data: bytes
+    fmt: str
+    name: str
+
+
+class NotADocument(Exception):
+    """A format or document the portal does not make: the route answers 404."""
+
+
+def check_format(fmt, allowed=FORMATS):
+    if fmt not in allowed:
+        raise NotADocument(fmt)
+    return fmt
+
+
+def _not_found(detail):
+    return ApiError(404, {"title": "Not Found", "detail": detail})
+
+
+# -- gathering ------------------------------------------------------------------------
+
+def _every(api, service, path, **params):
+    """Every item of a paged list (`{"items", "total"}`), up to MAX_ROWS."""
+    out, offset = [], 0
+    while len(out) < MAX_ROWS:
+        page = api.get(service, path, limit=PAGE, offset=offset, **params)
+        items = page.get("items", []) if isinstance(page, dict) else page
+        out += items
+        offset += len(items)
+        total = page.get("total", offset) if isinstance(page, dict) else offset
+        if not items or offset >= total or len(items) < PAGE:
+            return out
+    return out
+
+
+def _org_names(api, me):
+    """{org_id: name} of the organisations this person may list, and their own."""
+    names = {me.org_id: me.org_name}
+    for c in getattr(me, "choices", None) or ():
+        names.setdefault(c.get("org_id"), c.get("org_name"))
+    orgs = api.try_get("pupils", "/api/v1/organisations", None)
+    items = (orgs.get("items", []) if isinstance(orgs, dict) else orgs) or []
+    names.update({o["id"]: o["name"] for o in items if o.get("id")})
+    return names
+
+
+def _name(p):
+    return " ".join(x for x in (p.get("forename"), p.get("legal_surname")) if x)
+
+
+def pupil_block(p, school=None):
+    """The pupil block every document shows, from the pupils service's pupil."""
+    return {"id": p.get("id"), "name": _name(p), "upn": p.get("upn"),
+            "date_of_birth": p.get("date_of_birth"), "year_group": p.get("year_group"),
+            "class_name": p.get("registration_group"), "school": school,
+            "sen_status": p.get("sen_status"), "primary_need": p.get("primary_need"),
+            "secondary_need": p.get("secondary_need")}
+
+
+def _identity(block):
+    """The columns that name a pupil in every spreadsheet row."""
+    return {"pupil_name": block["name"], "upn": block.get("upn"),
+            "year_group": block.get("year_group"), "class_name": block.get("class_name")}
+
+
+def _pupil(api, me, pupil_id):
+    """The pupil's block; a parent (who may not read the pupil record itself) gets
+    their child's name from their sign-in."""
+    try:
+        p = api.get("pupils", f"/api/v1/pupils/{pupil_id}")
+    except ApiError as exc:
+        child = next((ch for c in getattr(me, "choices", None) or ()
+                      for ch in c.get("children", []) if ch["pupil_id"] == pupil_id), None)
+        if exc.status not in (403, 404) or child is None or "parent" not in (me.roles or ()):
+            raise
+        return {"id": pupil_id, "name": child.get("pupil_name") or "", "school": me.org_name}
+    return pupil_block(p, _org_names(api, me).get(p.get("org_id")))
+
+
+def _pupils_by_id(api, me, ids):
+    """{pupil_id: block} for the ids, from the pupils list (one page per 200 pupils)
+    and, for any the list did not hold, one read each."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    schools = _org_names(api, me)
+    found = {}
+    for p in _every(api, "pupils", "/api/v1/pupils"):
+        if p["id"] in wanted:
+            found[p["id"]] = pupil_block(p, schools.get(p.get("org_id")))
+    for pupil_id in wanted - set(found):
+        p = api.try_get("pupils", f"/api/v1/pupils/{pupil_id}")
+        if p:
+            found[pupil_id] = pupil_block(p, schools.get(p.get("org_id")))
+    return found
+
+
+def _money_cells(api, pupil_id):
+    """[(cost_to_date, cost_projected)] of each provision row of the pupil's map, in the
+    map's order: the provision service's own costing, from its CSV of the map (its
+    JSON view carries the pupil's total only)."""
+    resp = api.call("GET", "provision", f"/api/v1/provision/pupils/{pupil_id}/map",
+                    params={"format": "csv"}, raw=True)
+    rows = csv.DictReader(io.StringIO(resp.content.decode("utf-8-sig")))
+    return [(r.get("Cost to date") or None, r.get("Projected cost") or None) for r in rows]
+
+
+def _entry(api, catalogue, entry_id):
+    if entry_id not in catalogue:
+        catalogue[entry_id] = api.try_get(
+            "provision", f"/api/v1/provision/catalogue/{entry_id}", {}) or {}
+    return catalogue[entry_id]
+
+
+def _cycle_text(cycles):
+    parts = []
+    for c in cycles:
+        text = f"Cycle {c.get('number')} from {pdf.long_date(c.get('started_on'))}"
+        text += (f", reviewed {pdf.long_date(c['reviewed_on'])}" if c.get("reviewed_on")
+                 else f", review due {pdf.long_date(c.get('review_date'))}")
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def pupil_entry(api, block, catalogue=None, provision_map=None):
+    """One pupil of a provision map: {pupil, provisions (rows), targets, cycles}, each
+    provision row carrying the pupil's name, UPN, year and class for the spreadsheets."""
+    catalogue = {} if catalogue is None else catalogue
+    m = provision_map or api.get("provision", f"/api/v1/provision/pupils/{block['id']}/map")
+    assignments = m.get("assignments") or []
+    money = _money_cells(api, block["id"]) if assignments else []
+    expected = {t["id"]: t.get("expected_outcome") for t in m.get("targets") or ()}
+    cycles = m.get("cycles") or []
+    rows = []
+    for i, a in enumerate(assignments):
+        entry = _entry(api, catalogue, a.get("catalogue_id"))
+        to_date, projected = money[i] if i < len(money) else (None, None)
+        rows.append({**_identity(block), "provision": a.get("provision"), "tier": a.get("tier"),
+                     "area_of_need": entry.get("area_of_need"),
+                     "sessions_per_week": a.get("sessions_per_week"),
+                     "session_minutes": entry.get("session_minutes"), "staff": a.get("staff"),
+                     "start_date": a.get("start_date"),
+                     "end_date": a.get("ended_on") or a.get("end_date"),
+                     "statutory": a.get("statutory"),
+                     "outcomes": "; ".join(expected[t] for t in a.get("target_ids") or ()
+                                           if expected.get(t)),
+                     "cycles": _cycle_text(cycles),
+                     "cost_to_date": to_date, "cost_projected": projected})
+    return {"pupil": block, "provisions": rows, "targets": m.get("targets") or [],
+            "cycles": cycles}
+
+
+def _from_class_endpoint(api, pupils, query):
+    """The provision service's class / year-group map (GET /api/v1/provision/map), when it
+    is there: {pupil_id: entry-like dict}; None when it is not (so the map is built
+    pupil by pupil from the per-pupil endpoint)."""
+    try:
+        body = api.get("provision", "/api/v1/provision/map", **query)
+    except ApiError as exc:
+        if exc.status in (404, 405, 422):
+            return None
+        raise
+    items = body.get("pupils") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not all(
+            isinstance(i, dict) and "pupil_id" in i and isinstance(i.get("provisions"), list)
+            for i in items):
+        return None
+    by_id = {p["id"]: p for p in pupils}
+    out = {}
+    for item in items:
+        block = by_id.get(item["pupil_id"])
+        if block is None:
+            continue  # the pupils service does not let this person read the pupil
+        cycles = item.get("cycles") or []
+        rows = [{**row, **_identity(block),
+                 "outcomes": "; ".join(row["outcomes"]) if isinstance(row.get("outcomes"), list)
+                 else row.get("outcomes"), "cycles": _cycle_text(cycles)}
+                for row in item["provisions"]]
+        out[item["pupil_id"]] = {"pupil": block, "provisions": rows,
+                                 "targets": item.get("targets") or [], "cycles": cycles}
+    return out
+
+
+def class_map(api, me, registration_group=None, year_group=None, org_id=None):
+    """The class or year group's provision map: every pupil on the SEN register (or with
+    provision) with their provisions, targets, cycles and totals, named."""
+    if not registration_group and year_group in (None, ""):
+        raise NotADocument("a class or a year group")
+    filters = {"registration_group": registration_group or None,
+               "year_group": year_group if year_group not in ("", None) else None,
+               "org_id": org_id or None}
+    schools = _org_names(api, me)
+    pupils = [pupil_block(p, schools.get(p.get("org_id")))
+              for p in _every(api, "pupils", "/api/v1/pupils", **filters)]
+    pupils.sort(key=lambda b: (b["name"].split(" ")[-1].lower(), b["name"].lower()))
+    query = {k: v for k, v in {"registration_group": filters["registration_group"],
+                               "year_group": filters["year_group"],
+                               "org": filters["org_id"]}.items() if v is not None}
+    ready = _from_class_endpoint(api, pupils, query) or {}
+    catalogue, entries = {}, []
+    for block in pupils:
+        entry = ready.get(block["id"]) or pupil_entry(api, block, catalogue)
+        if entry["provisions"] or block.get("sen_status") in ON_REGISTER:
+            entries.append(entry)
+    scope = " and ".join(x for x in (
+        f"class {registration_group}" if registration_group else "",
+        pdf.year_label(year_group) if year_group not in (None, "") else "") if x)
+    names = {b.get("school") for b in pupils if b.get("school")}
+    return {"title": f"Provision map: {scope}", "scope_label": scope,
+            "organisation": names.pop() if len(names) == 1 else None,
+            "as_of": date.today(), "pupils": entries,
+            "totals": pdf.provision_totals(entries),
+            "filters": {k: v for k, v in filters.items() if v is not None}}
+
+
+# -- the documents ----------------------------------------------------------------------
+
+CLASS_MAP_COLUMNS = sheets.PROVISION_MAP + [Column("cycles", "Assess, plan, do, review")]
+
+
+def _map_rows(view):
+    rows = [r for e in view["pupils"] for r in e["provisions"]]
+    rows.append({"pupil_name": "Total", "cost_to_date": view["totals"]["cost_to_date"],
+                 "cost_projected": view["totals"]["cost_projected"]})
+    return rows
+
+
+def provision_map_document(view, fmt, name):
+    if check_format(fmt) == "pdf":
+        return Document(pdf.provision_map_pdf(view), fmt, name)
+    return Document(sheets.export(CLASS_MAP_COLUMNS, _map_rows(view), fmt, "Provision map"),
+                    fmt, name)
+
+
+def pupil_provision_map(api, me, pupil_id, fmt):
+    check_format(fmt)
+    block = _pupil(api, me, pupil_id)
+    entry = pupil_entry(api, block)
+    view = {"title": f"Costed provision map: {block['name']}", "organisation": block.get("school"),
+            "as_of": date.today(), "pupils": [entry],
+            "charts": [progress(t).as_dict() for t in entry["targets"] if t.get("outcomes")]}
+    view["totals"] = pdf.provision_totals(view["pupils"])
+    return provision_map_document(view, fmt, f"provision-map-{block['name']}")
+
+
+def passport(api, me, pupil_id):
+    block = _pupil(api, me, pupil_id)
+    versions = api.get("pupils", f"/api/v1/pupils/{pupil_id}/passport")
+    current = versions.get("current") or next(
+        (v for v in reversed(versions.get("items", [])) if v.get("status") == "published"), None)
+    if not current:
+        raise _not_found("No published passport")
+    return Document(pdf.passport_pdf({"pupil": block, "passport": current}), "pdf",
+                    f"passport-{block['name']}")
+
+
+def ehc_timeline(api, me, pupil_id, plan_id=None):
+    block = _pupil(api, me, pupil_id)
+    plans = api.get("pupils", f"/api/v1/pupils/{pupil_id}/ehc-plans").get("items", [])
+    plan = next((p for p in plans if p.get("id") == plan_id), None) if plan_id else (
+        plans[-1] if plans else None)
+    if plan is None:
+        raise _not_found("No EHC plan")
+    view = {"pupil": block, "plan": plan, "today": date.today()}
+    return Document(pdf.ehc_timeline_pdf(view), "pdf", f"ehc-plan-timeline-{block['name']}")
+
+
+def outreach_report(api, me, referral_id):
+    r = api.get("referrals", f"/api/v1/referrals/{referral_id}")
+    if not r.get("report"):
+        raise _not_found("No report issued yet")
+    visits = api.get("referrals", f"/api/v1/referrals/{referral_id}/visits") or []
+    school = _org_names(api, me).get(r.get("school_org_id"))
+    pupil = r.get("pupil") or {}
+    recs = []
+    for rec in r["report"].get("recommendations") or ():
+        course = api.try_get("cpd", f"/api/v1/cpd/courses/{rec['course_id']}") \
+            if rec.get("course_id") else None
+        recs.append({**rec, "course_title": (course or {}).get("title")})
+    agreement = api.try_get("referrals", f"/api/v1/agreements/{r['agreement_id']}") \
+        if r.get("agreement_id") else None
+    view = {"referral": {**r, "school": school, "pupil": {
+                "name": " ".join(x for x in (pupil.get("first_name"), pupil.get("last_name")) if x),
+                "upn": pupil.get("upn"), "date_of_birth": pupil.get("date_of_birth"),
+                "school": school}},
+            "report": {**r["report"], "written_on": r["report"].get("issued_at"),
+                       "recommendations": recs},
+            "visits": sorted(visits, key=lambda v: str(v.get("visit_date"))),
+            "agreement": agreement, "organisation": school}
+    return Document(pdf.outreach_report_pdf(view), "pdf", f"outreach-report-{r['reference']}")
+
+
+# -- lists as spreadsheets -----------------------------------------------------------
+
+def costs_sheet(api, me, fmt):
+    check_format(fmt, SPREADSHEETS)
+    rows = api.get("provision", "/api/v1/provision/costs", view="pupil").get("rows", [])
+    who = _pupils_by_id(api, me, [r["key"] for r in rows])
+    out = []
+    for r in rows:
+        block = who.get(r["key"]) or {"name": "Pupil no longer on roll"}
+        out.append({**r, **_identity(block), "sen_status": block.get("sen_status")})
+    out.sort(key=lambda r: (r["pupil_name"].split(" ")[-1].lower(), r["pupil_name"].lower()))
+    return Document(sheets.costs(out, fmt, by="pupil"), fmt, "costs-by-pupil")
+
+
+IMPACT_GROUPS = ("provision", "provision_org", "org", "trust")
+
+
+def impact_sheet(api, fmt, group_by):
+    check_format(fmt, SPREADSHEETS)
+    group_by = group_by if group_by in IMPACT_GROUPS else "provision"
+    rows = api.get("provision", "/api/v1/provision/reports/impact",
+                   group_by=group_by).get("rows", [])
+    return Document(sheets.impact(rows, fmt), fmt, f"impact-{group_by}")
+
+
+REVIEW_COLUMNS = sheets.PUPIL + [
+    Column("review", "Review"),
+    Column("started_on", "Started", "date"),
+    Column("due", "Due", "date"),
+    Column("overdue", "Overdue", get=lambda r: "Yes" if r.get("overdue") else "No"),
+    Column("days_overdue", "Days overdue", "int"),
+]
+
+
+def reviews_due_rows(api, me):
+    """Assess-plan-do-review cycles due or overdue (provision) and EHC plan deadlines
+    already past (pupils), one row each, named and soonest first."""
+    due = api.get("provision", "/api/v1/provision/reviews/due")
+    cycles = [(c, False) for c in due.get("due", [])] + [(c, True) for c in due.get("overdue", [])]
+    plans = (api.try_get("pupils", "/api/v1/pupils/ehc-plans/overdue", {}) or {}).get("items", [])
+    who = _pupils_by_id(api, me, [c["pupil_id"] for c, _ in cycles] +
+                        [p["pupil_id"] for p in plans])
+    rows = []
+    for c, overdue in cycles:
+        block = who.get(c["pupil_id"]) or {"name": "Pupil"}
+        rows.append({**_identity(block), "review": f"Assess, plan, do, review cycle {c['number']}",
+                     "started_on": c.get("started_on"), "due": c.get("review_date"),
+                     "overdue": overdue})
+    for p in plans:
+        block = who.get(p["pupil_id"]) or {"name": "Pupil"}
+        rows.append({**_identity(block), "due": p.get("due"), "overdue": True,
+                     "review": f"EHC plan: {pdf.label('ehc_step', p.get('deadline'))}",
+                     "days_overdue": p.get("days_overdue")})
+    rows.sort(key=lambda r: str(r.get("due") or ""))
+    return rows
+
+
+def reviews_due_sheet(api, me, fmt):
+    check_format(fmt, SPREADSHEETS)
+    return Document(sheets.export(REVIEW_COLUMNS, reviews_due_rows(api, me), fmt, "Reviews due"),
+                    fmt, "reviews-due")
+
+
+def cpd_records_sheet(api, me, fmt):
+    check_format(fmt, SPREADSHEETS)
+    body = api.get("cpd", "/api/v1/cpd/records")
+    schools = _org_names(api, me)
+    rows = []
+    for person in body.get("people", []):
+        codes = {c.get("id"): c.get("verification_code") for c in person.get("certificates") or ()}
+        for line in person.get("courses") or ():
+            rows.append({"name": person.get("name"), "email": person.get("email"),
+                         "organisation": schools.get(person.get("org_id")) or person.get("org_id"),
+                         **line, "verification_code": codes.get(line.get("certificate_id"))})
+    return Document(sheets.cpd_records(rows, fmt), fmt, "cpd-records")
+
+
+def referrals_sheet(api, me, fmt, status=None):
+    check_format(fmt, SPREADSHEETS)
+    items = _every(api, "referrals", "/api/v1/referrals", status=status)
+    schools = _org_names(api, me)
+    rows = []
+    for r in items:
+        pupil = r.get("pupil") or {}
+        rows.append({**r, "school": schools.get(r.get("school_org_id")),
+                     "pupil_name": " ".join(x for x in (pupil.get("first_name"),
+                                                        pupil.get("last_name")) if x),
+                     "upn": pupil.get("upn"),
+                     "practitioner": (r.get("practitioner") or {}).get("name")})
+    return Document(sheets.referrals(rows, fmt), fmt, "referrals")
+
+
+# -- charts: inline SVG with the data table beside it -----------------------------------
+
+def chart_markup(chart):
+    """A chart for a page: its SVG inline (no external request, nothing the CSP
+    refuses) and its data table, for screen readers and for anyone who prefers one."""
+    return Markup(web.render("_chart.html", chart=chart))
+
+
+def progress(target):
+    return charts.target_progress(target)
+
+
+def progress_chart(target):
+    """The pupil's progress on one target across reviews (the pupil's provision)."""
+    return chart_markup(progress(target))
+
+
+def impact_chart(rows):
+    """Share of targets met and cost per target met, by provision (the impact page)."""
+    rows = [r for r in rows or () if r.get("provision")]
+    return chart_markup(charts.impact_by_provision(rows)) if rows else Markup("")
+
+
+def cost_chart(api, costs):
+    """Cost per pupil by tier against the notional SEN budget per pupil on the SEN
+    register (the costs page). Pupils per tier: those any assignment of the tier names."""
+    per_tier = {}
+    offset = 0
+    while offset < MAX_ROWS:
+        page = api.get("provision", "/api/v1/provision/assignments", limit=500, offset=offset)
+        for a in page:
+            per_tier.setdefault(a.get("tier"), set()).update(
+                m["pupil_id"] for m in a.get("members") or ())
+        offset += len(page)
+        if len(page) < 500:
+            break
+    rows = [{"tier": r["key"], "pupils": len(per_tier.get(r["key"], ())),
+             "cost_projected": r.get("cost_projected")} for r in costs.get("per_tier") or ()]
+    on_register = sum(
+        (api.try_get("pupils", "/api/v1/pupils", {}, limit=1, sen_status=s) or {}).get("total", 0)
+        for s in ON_REGISTER)
+    return chart_markup(charts.cost_per_pupil_by_tier(rows, costs.get("sen_budget"), on_register))
+
+
+def need_against_training(api):
+    """Referrals by area of need against training delivered, over the CPD service's
+    terms (its trust-wide need trend): the rows and the chart."""
+    trend = api.get("cpd", "/api/v1/cpd/reports/need-trend")
+    rows = [{"area_of_need": a["area_of_need"],
+             "referrals": sum(t.get("referrals") or 0 for t in a.get("terms") or ()),
+             "training_hours": round(sum(t.get("cpd_hours") or 0 for t in a.get("terms") or ()), 2),
+             "places": sum(t.get("places_attended") or 0 for t in a.get("terms") or ()),
+             "rising": a.get("rising"), "under_trained": a.get("under_trained")}
+            for a in trend.get("areas") or ()]
+    return {"terms": trend.get("terms") or [], "rows": rows,
+            "chart": chart_markup(charts.referrals_against_training(rows))}
+
+
+# Chart blocks in the existing pages' templates call these with what the page already has;
+# the documents' own filters serve the pages that show a document's view.
+web._env.globals.update(progress_chart=progress_chart, impact_chart=impact_chart)
+web._env.filters.update(money=pdf.money, sum_of=pdf.sum_of, frequency=pdf.frequency)
