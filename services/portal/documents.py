@@ -82,6 +82,13 @@ def _org_names(api, me):
     return names
 
 
+def _school_of(referral, schools):
+    """The referring school's name: the referral's own when the referrals service gives
+    it, else from the organisations this person may list (a partner school: its own)."""
+    return (referral.get("school_name") or referral.get("school")
+            or schools.get(referral.get("school_org_id")))
+
+
 def _name(p):
     return " ".join(x for x in (p.get("forename"), p.get("legal_surname")) if x)
 
@@ -308,7 +315,7 @@ def outreach_report(api, me, referral_id):
     if not r.get("report"):
         raise _not_found("No report issued yet")
     visits = api.get("referrals", f"/api/v1/referrals/{referral_id}/visits") or []
-    school = _org_names(api, me).get(r.get("school_org_id"))
+    school = _school_of(r, _org_names(api, me))
     pupil = r.get("pupil") or {}
     recs = []
     for rec in r["report"].get("recommendations") or ():
@@ -320,7 +327,7 @@ def outreach_report(api, me, referral_id):
     view = {"referral": {**r, "school": school, "pupil": {
                 "name": " ".join(x for x in (pupil.get("first_name"), pupil.get("last_name")) if x),
                 "upn": pupil.get("upn"), "date_of_birth": pupil.get("date_of_birth"),
-                "school": school}},
+                "year_group": None, "class_name": None, "school": school}},
             "report": {**r["report"], "written_on": r["report"].get("issued_at"),
                        "recommendations": recs},
             "visits": sorted(visits, key=lambda v: str(v.get("visit_date"))),
@@ -412,7 +419,7 @@ def referrals_sheet(api, me, fmt, status=None):
     rows = []
     for r in items:
         pupil = r.get("pupil") or {}
-        rows.append({**r, "school": schools.get(r.get("school_org_id")),
+        rows.append({**r, "school": _school_of(r, schools),
                      "pupil_name": " ".join(x for x in (pupil.get("first_name"),
                                                         pupil.get("last_name")) if x),
                      "upn": pupil.get("upn"),
