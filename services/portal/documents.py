@@ -195,16 +195,38 @@ def pupil_entry(api, block, catalogue=None, provision_map=None):
             "cycles": cycles}
 
 
+def _class_row(block, row, cycles):
+    """A provision row of the provision service's class map (MapProvisionSchema) in the
+    shape of the per-pupil rows (what the templates and sheets read)."""
+    freq, cost = row.get("frequency") or {}, row.get("cost") or {}
+    return {**_identity(block), "provision": row.get("provision"), "tier": row.get("tier"),
+            "area_of_need": row.get("area_of_need"),
+            "sessions_per_week": freq.get("sessions_per_week"),
+            "session_minutes": freq.get("session_minutes"), "staff": row.get("staff"),
+            "start_date": row.get("start_date"), "end_date": row.get("end_date"),
+            "statutory": row.get("statutory"),
+            "outcomes": "; ".join(o["expected_outcome"] for o in row.get("outcomes") or ()
+                                  if o.get("expected_outcome")),
+            "cycles": _cycle_text(cycles),
+            "cost_to_date": cost.get("to_date"), "cost_projected": cost.get("projected")}
+
+
 def _from_class_endpoint(api, pupils, query):
-    """The provision service's class / year-group map (GET /api/v1/provision/map), when it
-    is there: {pupil_id: entry-like dict}; None when it is not (so the map is built
-    pupil by pupil from the per-pupil endpoint)."""
+    """The provision service's class / year-group map (GET /api/v1/provision/map,
+    ClassMapSchema), when it answers: {pupil_id: entry}; None when it is not there or
+    not for this person (a teacher), so the map is built pupil by pupil instead."""
     try:
         body = api.get("provision", "/api/v1/provision/map", **query)
     except ApiError as exc:
-        if exc.status in (404, 405, 422):
+        if exc.status in (403, 404, 405, 422):
             return None
         raise
+    return class_map_entries(body, pupils)
+
+
+def class_map_entries(body, pupils):
+    """{pupil_id: entry} from the class map's JSON and the pupils' blocks (the pupils
+    service's names); None when the body is not a class map."""
     items = body.get("pupils") if isinstance(body, dict) else None
     if not isinstance(items, list) or not all(
             isinstance(i, dict) and "pupil_id" in i and isinstance(i.get("provisions"), list)
@@ -217,12 +239,14 @@ def _from_class_endpoint(api, pupils, query):
         if block is None:
             continue  # the pupils service does not let this person read the pupil
         cycles = item.get("cycles") or []
-        rows = [{**row, **_identity(block),
-                 "outcomes": "; ".join(row["outcomes"]) if isinstance(row.get("outcomes"), list)
-                 else row.get("outcomes"), "cycles": _cycle_text(cycles)}
-                for row in item["provisions"]]
-        out[item["pupil_id"]] = {"pupil": block, "provisions": rows,
-                                 "targets": item.get("targets") or [], "cycles": cycles}
+        targets = {}
+        for row in item["provisions"]:
+            for o in row.get("outcomes") or ():
+                targets.setdefault(o.get("target_id"), {**o, "area_of_need": row.get(
+                    "area_of_need")})
+        out[item["pupil_id"]] = {
+            "pupil": block, "provisions": [_class_row(block, r, cycles) for r in item["provisions"]],
+            "targets": list(targets.values()), "cycles": cycles}
     return out
 
 
@@ -241,12 +265,15 @@ def class_map(api, me, registration_group=None, year_group=None, org_id=None):
     query = {k: v for k, v in {"registration_group": filters["registration_group"],
                                "year_group": filters["year_group"],
                                "org": filters["org_id"]}.items() if v is not None}
-    ready = _from_class_endpoint(api, pupils, query) or {}
-    catalogue, entries = {}, []
-    for block in pupils:
-        entry = ready.get(block["id"]) or pupil_entry(api, block, catalogue)
-        if entry["provisions"] or block.get("sen_status") in ON_REGISTER:
-            entries.append(entry)
+    ready = _from_class_endpoint(api, pupils, query)
+    if ready is not None:  # the provision service's own class map
+        entries = [ready[b["id"]] for b in pupils if b["id"] in ready]
+    else:                  # pupil by pupil, from the per-pupil map
+        catalogue, entries = {}, []
+        for block in pupils:
+            entry = pupil_entry(api, block, catalogue)
+            if entry["provisions"] or block.get("sen_status") in ON_REGISTER:
+                entries.append(entry)
     scope = " and ".join(x for x in (
         f"class {registration_group}" if registration_group else "",
         pdf.year_label(year_group) if year_group not in (None, "") else "") if x)
