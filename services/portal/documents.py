@@ -118,7 +118,8 @@ def _pupil(api, me, pupil_id):
                       for ch in c.get("children", []) if ch["pupil_id"] == pupil_id), None)
         if exc.status not in (403, 404) or child is None or "parent" not in (me.roles or ()):
             raise
-        return {"id": pupil_id, "name": child.get("pupil_name") or "", "school": me.org_name}
+        return {**pupil_block({"id": pupil_id}, me.org_name),
+                "name": child.get("pupil_name") or ""}
     return pupil_block(p, _org_names(api, me).get(p.get("org_id")))
 
 

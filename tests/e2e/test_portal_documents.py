@@ -14,8 +14,9 @@ colours applied under the portal's CSP, screenshots in var/screenshots/.
 
 import csv
 import io
+import sqlite3
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import openpyxl
 import pytest
@@ -137,10 +138,36 @@ def seed(api):
         "needs": "Time to process instructions.", "what_helps": "A visual timetable.",
         "what_does_not_help": "Sudden noise.", "pupil_voice": "Please tell me first, Miss."})
     api.call("POST", "pupils", passport + "/versions/1/publish", senco)
+    api.call("PUT", "pupils", f"/api/v1/pupils/{amara}/guardians", senco, {"guardians": [{
+        "name": "Ngozi Okafor", "relationship": "Mother", "email": "parent@oakfield.example",
+        "preferred_channel": "email", "parental_responsibility": True}]})
     plan = api.call("POST", "pupils", f"/api/v1/pupils/{amara}/ehc-plans", senco, {
         "request_date": (TODAY - timedelta(days=30)).isoformat()})
-    made.update(plan=plan, target=target["id"], referral=referral_with_report(api))
+    made.update(plan=plan, target=target["id"], referral=referral_with_report(api),
+                certificate=cpd_record(api))
     return made
+
+
+def cpd_record(api):
+    """Oakfield's teacher completes a course of the trust's: a CPD record with a certificate."""
+    lead = api.who("trust", "cpd_admin", sub="cpd.lead@demo-trust.example")
+    course = api.call("POST", "cpd", "/api/v1/cpd/courses", lead, {
+        "title": "Autism: understanding transitions", "summary": "Practical strategies.",
+        "audience": "Teachers", "area_of_need": "communication_and_interaction", "cpd_hours": 3})
+    starts = datetime.now(UTC) + timedelta(days=7)
+    session = api.call("POST", "cpd", f"/api/v1/cpd/courses/{course['id']}/sessions", lead, {
+        "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=3)).isoformat(),
+        "venue": "Oakfield hall", "facilitator": "Grace Okafor", "capacity": 10})
+    api.call("POST", "cpd", f"/api/v1/cpd/courses/{course['id']}/publish", lead)
+    booking = api.call("POST", "cpd", f"/api/v1/cpd/sessions/{session['id']}/bookings",
+                       api.who("oakfield", "teacher", sub="teacher@oakfield.example"),
+                       {"attendee": {"name": "Mia Evans", "email": "teacher@oakfield.example"}})
+    with sqlite3.connect(api.platform.database("cpd")) as conn:  # the session has begun
+        begun = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+        conn.execute("UPDATE sessions SET starts_at=? WHERE id=?", (begun, session["id"]))
+    api.call("PUT", "cpd", f"/api/v1/cpd/sessions/{session['id']}/attendance", lead,
+             {"records": [{"booking_id": booking["id"], "attended": True}]})
+    return course["title"]
 
 
 def referral_with_report(api):
@@ -187,14 +214,15 @@ def world(tmp_path_factory):
         platform.stop()
 
 
-def session(world, org, *roles):
+def session(world, org, *roles, **choice):
     """A signed-in portal session (what sign-in makes) for a person of `org`."""
     kind = {"trust": "trust", "oakfield": "trust_school", "brook": "arb",
             "riverside": "partner_school"}[org]
     _, token = records.create_session(world["db"], f"{roles[0]}@{org}.example", "A Person",
                                       "email", [{"org_id": world["orgs"][org],
                                                  "org_name": world["names"][org],
-                                                 "org_kind": kind, "roles": list(roles)}])
+                                                 "org_kind": kind, "roles": list(roles),
+                                                 **choice}])
     return {web.SESSION_COOKIE: token}
 
 
@@ -338,8 +366,39 @@ def test_lists_as_spreadsheets_with_names(world):
     partner = session(world, "riverside", "partner_referrer")
     assert [r[2] for r in csv_rows(get(world, "/referrals.csv", partner))[1:]] == ["Riley Jones"]
 
-    records_sheet = xlsx_rows(get(world, "/cpd/records.xlsx", session(world, "trust", "cpd_admin")))
-    assert records_sheet[0][:4] == ["Name", "Email", "School", "Course"]
+    school_lead = session(world, "oakfield", "cpd_admin")
+    records_sheet = xlsx_rows(get(world, "/cpd/records.xlsx", school_lead))
+    assert records_sheet[0] == ["Name", "Email", "School", "Course", "Area of need", "CPD hours",
+                                "Completed on", "Certificate code"]
+    [mia] = [r for r in records_sheet[1:] if r[0] == "Mia Evans"]
+    assert mia[1:6] == ["teacher@oakfield.example", "Oakfield Special School",
+                        world["ids"]["certificate"], "Communication and interaction", 3]
+    assert mia[7]  # the code that verifies the certificate
+    assert csv_rows(get(world, "/cpd/records.csv", school_lead))[1][0] == "Mia Evans"
+    brook_lead = csv_rows(get(world, "/cpd/records.csv", session(world, "brook", "cpd_admin")))
+    assert "Mia Evans" not in {r[0] for r in brook_lead}
+
+
+def test_a_parent_downloads_their_childs_passport_and_plan_timeline(world):
+    amara = world["ids"]["amara"]
+    parent = session(world, "oakfield", "parent", pupils=[amara], children=[
+        {"pupil_id": amara, "pupil_name": "Amara Okafor"}])
+    page = get(world, f"/pupils/{amara}/passport", parent).text
+    assert 'href="passport.pdf"' in page
+    reader, text = pdf_pages(get(world, f"/pupils/{amara}/passport.pdf", parent),
+                             "portal_passport_parent")
+    assert contains(text, "Amara Okafor: pupil passport") and contains(text, "Please tell me first")
+    plan = world["ids"]["plan"]
+    assert f'href="ehc-plan.pdf?plan={plan["id"]}"' in get(
+        world, f"/pupils/{amara}/ehc-plan", parent).text
+    _, text = pdf_pages(get(world, f"/pupils/{amara}/ehc-plan.pdf?plan={plan['id']}", parent),
+                        "portal_ehc_timeline_parent")
+    assert contains(text, "Amara Okafor: EHC plan timeline")
+    other = session(world, "oakfield", "parent", pupils=[world["ids"]["ben"]], children=[
+        {"pupil_id": world["ids"]["ben"], "pupil_name": "Ben Adeyemi"}])
+    resp = requests.get(world["portal"] + f"/pupils/{amara}/passport.pdf", cookies=other,
+                        timeout=60)
+    assert resp.status_code in (403, 404) and "Amara" not in resp.text
 
 
 def test_outreach_report_pdf_from_the_referral_page(world):
@@ -370,6 +429,7 @@ def test_pages_with_charts_in_the_browser(world, browser):  # noqa: F811
 
     def chart_shown(colour):
         svg = browser.find_element("css selector", "figure svg[role=img]")
+        browser.execute_script("arguments[0].scrollIntoView()", svg)  # for the screenshot
         assert svg.find_element("tag name", "title").get_attribute("textContent")
         assert browser.find_element("css selector", "figure table caption").text
         fill = browser.execute_script(
