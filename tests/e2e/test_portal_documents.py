@@ -188,6 +188,7 @@ def referral_with_report(api):
         "summary": "Riley settles with warning of changes.",
         "recommendations": [{"text": "Use a now-and-next board.",
                              "provision": "Visual timetable"}]})
+    api.call("POST", "referrals", base + "/close", lead, {"outcome": "continued_sen_support"})
     return rid
 
 
@@ -286,6 +287,7 @@ def test_pupil_documents_carry_names_dates_and_totals(world):
     reader, text = pdf_pages(get(world, f"/pupils/{amara}/ehc-plan.pdf?plan={plan['id']}",
                                  senco), "portal_ehc_timeline")
     assert contains(text, "Amara Okafor: EHC plan timeline")
+    assert reader.metadata.title == "EHC plan timeline: Amara Okafor"
     assert contains(text, long_date(plan["request_date"]))
     due = plan["deadlines"]["decision_to_assess"]["due"]
     assert contains(text, long_date(due)) and contains(text, label("ehc_step",
@@ -408,6 +410,7 @@ def test_outreach_report_pdf_from_the_referral_page(world):
     assert f'href="/referrals/{rid}/report.pdf"' in page
     reader, text = pdf_pages(get(world, f"/referrals/{rid}/report.pdf", partner),
                              "portal_outreach_report")
+    assert reader.metadata.title.startswith("Outreach report: ")
     for expected in ("Riley Jones", "Riverside Primary School", "Observed in two lessons.",
                      "Use a now-and-next board.", long_date(TODAY - timedelta(days=1)),
                      "Total for this referral 1.5", "Communication and interaction"):
@@ -453,9 +456,15 @@ def test_pages_with_charts_in_the_browser(world, browser):  # noqa: F811
     assert "Total for 2 pupils" in browser.find_element("id", "class-map").text
     axe_check(browser, "class-provision-map")
 
+    admin = world["api"].who("trust", "trust_admin")
+    wait_for(lambda: any(t["referrals"] for a in world["api"].call(
+        "GET", "cpd", "/api/v1/cpd/reports/need-trend", admin)["areas"]
+        for t in a["terms"]))  # cpd has heard of the closed referral
     sign_in(session(world, "trust", "trust_admin"))
     browser.get(portal + "/trust/need-and-training")
     svg = browser.find_element("css selector", "figure svg[role=img]")
     assert "Referrals by area of need" in svg.find_element("tag name", "title").get_attribute(
         "textContent")
+    row = browser.find_element("xpath", "//tr[th='Communication and interaction']").text
+    assert row.split()[-2:] == ["1", "3"]  # one closed referral, three CPD hours
     axe_check(browser, "need-and-training-chart")
