@@ -30,6 +30,8 @@ FORMATS = ("pdf", *SPREADSHEETS)
 MAX_ROWS = 5000          # the most list rows one export gathers (pages of PAGE)
 PAGE = 200
 ON_REGISTER = ("K", "E")  # SEN support and EHC plan: the pupils a class map lists
+NO_NAME = "Name not shown"  # a pupil this person may not read (moved on, or an auditor)
+ORG_LISTERS = {"trust_admin", "auditor"}  # who may list the organisations (pupils service)
 DOWNLOADS = (("pdf", "Download as PDF"), ("csv", "Download as CSV"),
              ("xlsx", "Download as Excel spreadsheet (.xlsx)"))
 
@@ -76,6 +78,8 @@ def _org_names(api, me):
     names = {me.org_id: me.org_name}
     for c in getattr(me, "choices", None) or ():
         names.setdefault(c.get("org_id"), c.get("org_name"))
+    if not set(me.roles or ()) & ORG_LISTERS:
+        return names
     orgs = api.try_get("pupils", "/api/v1/organisations", None)
     items = (orgs.get("items", []) if isinstance(orgs, dict) else orgs) or []
     names.update({o["id"]: o["name"] for o in items if o.get("id")})
@@ -131,7 +135,13 @@ def _pupils_by_id(api, me, ids):
         return {}
     schools = _org_names(api, me)
     found = {}
-    for p in _every(api, "pupils", "/api/v1/pupils"):
+    try:
+        listed = _every(api, "pupils", "/api/v1/pupils")
+    except ApiError as exc:
+        if exc.status != 403:
+            raise
+        return {}  # may read costs or reviews but not pupils (an auditor): no names
+    for p in listed:
         if p["id"] in wanted:
             found[p["id"]] = pupil_block(p, schools.get(p.get("org_id")))
     for pupil_id in wanted - set(found):
@@ -371,7 +381,7 @@ def costs_sheet(api, me, fmt):
     who = _pupils_by_id(api, me, [r["key"] for r in rows])
     out = []
     for r in rows:
-        block = who.get(r["key"]) or {"name": "Pupil no longer on roll"}
+        block = who.get(r["key"]) or {"name": NO_NAME}
         out.append({**r, **_identity(block), "sen_status": block.get("sen_status")})
     out.sort(key=lambda r: (r["pupil_name"].split(" ")[-1].lower(), r["pupil_name"].lower()))
     return Document(sheets.costs(out, fmt, by="pupil"), fmt, "costs-by-pupil")
@@ -407,12 +417,12 @@ def reviews_due_rows(api, me):
                         [p["pupil_id"] for p in plans])
     rows = []
     for c, overdue in cycles:
-        block = who.get(c["pupil_id"]) or {"name": "Pupil"}
+        block = who.get(c["pupil_id"]) or {"name": NO_NAME}
         rows.append({**_identity(block), "review": f"Assess, plan, do, review cycle {c['number']}",
                      "started_on": c.get("started_on"), "due": c.get("review_date"),
                      "overdue": overdue})
     for p in plans:
-        block = who.get(p["pupil_id"]) or {"name": "Pupil"}
+        block = who.get(p["pupil_id"]) or {"name": NO_NAME}
         rows.append({**_identity(block), "due": p.get("due"), "overdue": True,
                      "review": f"EHC plan: {pdf.label('ehc_step', p.get('deadline'))}",
                      "days_overdue": p.get("days_overdue")})

@@ -351,6 +351,11 @@ def test_lists_as_spreadsheets_with_names(world):
     costs_csv = csv_rows(get(world, "/costs.csv", senco))
     assert costs_csv[1][:4] == ["Ben Adeyemi", upn(702), "Year 4", CLASS]
 
+    # an auditor reads the costs but not the pupils: the export, without the names
+    audited = xlsx_rows(get(world, "/costs.xlsx", session(world, "oakfield", "auditor")))
+    assert audited[0] == costs[0] and {r[0] for r in audited[1:]} == {"Name not shown"}
+    assert sorted(r[5] for r in audited[1:]) == sorted(r[5] for r in costs[1:])
+
     reviews = xlsx_rows(get(world, "/reviews-due.xlsx", senco))
     assert reviews[0][:5] == ["Pupil", "UPN", "Year", "Class", "Review"]
     assert ["Amara Okafor", upn(701), "Year 4", CLASS,
