@@ -460,6 +460,30 @@ def test_pages_with_charts_in_the_browser(world, browser):  # noqa: F811
     browser.find_element("id", "class-map-link").click()
     assert "Total for 2 pupils" in browser.find_element("id", "class-map").text
     axe_check(browser, "class-provision-map")
+    for path, name, link in ((f"/pupils?registration_group={CLASS}", "pupils-class", "class-map-link"),
+                             ("/reviews-due", "reviews-due-downloads", "downloads")):
+        browser.get(portal + path)
+        assert browser.find_element("id", link)
+        axe_check(browser, name)
+
+    sign_in(session(world, "riverside", "partner_referrer"))
+    browser.get(portal + f"/referrals/{ids['referral']}")
+    assert browser.find_element("id", "report-pdf").get_attribute("href").endswith("/report.pdf")
+    axe_check(browser, "referral-report-pdf-link")
+    browser.get(portal + "/referrals")
+    assert "Referrals as CSV" in browser.find_element("id", "downloads").text
+    axe_check(browser, "referrals-downloads")
+
+    sign_in(session(world, "oakfield", "parent", pupils=[ids["amara"]], children=[
+        {"pupil_id": ids["amara"], "pupil_name": "Amara Okafor"}]))
+    browser.get(portal + f"/pupils/{ids['amara']}/passport")
+    assert browser.find_element("id", "passport-pdf")
+    axe_check(browser, "passport-parent-pdf-link")
+
+    sign_in(session(world, "trust", "cpd_admin"))
+    browser.get(portal + "/cpd/courses")
+    assert "CPD records as CSV" in browser.find_element("id", "downloads").text
+    axe_check(browser, "cpd-courses-records-downloads")
 
     admin = world["api"].who("trust", "trust_admin")
     wait_for(lambda: any(t["referrals"] for a in world["api"].call(
