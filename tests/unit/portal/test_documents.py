@@ -6,8 +6,9 @@ import csv
 import io
 from html.parser import HTMLParser
 
+from services.contracts import names
 from services.documents import sheets
-from services.portal import documents
+from services.portal import documents, web
 
 PUPILS = [
     documents.pupil_block({"id": "p1", "forename": "Amara", "legal_surname": "Okafor",
@@ -87,3 +88,35 @@ def test_a_chart_block_is_inline_svg_with_its_data_table():
     assert "Impact by provision: the chart's data" in html
     assert '<th scope="row" class="govuk-table__header">Reading catch-up</th>' in html
     assert documents.impact_chart([{"organisation": "Oakfield"}]) == ""  # no provision rows
+
+
+def test_document_pages_show_names_not_codes():
+    """The class map page and the trust's chart page, with the views they get, in the
+    words of services/contracts/names.py (tests/unit/portal/test_names_on_pages.py)."""
+    from datetime import date
+
+    from tests.unit.portal.test_names_on_pages import BASE, leaked, visible_text
+
+    entries = documents.class_map_entries(CLASS_MAP, PUPILS)
+    view = {"title": "Provision map: class 4B", "organisation": "Oakfield Special School",
+            "as_of": date(2026, 12, 2), "pupils": list(entries.values()),
+            "totals": {"cost_to_date": "30.00", "cost_projected": "58.00"},
+            "filters": {"registration_group": "4B"}}
+    page = visible_text(web.render("provision_map.html", **{
+        **BASE, "view": view, "downloads": [("/provision-map.pdf", "Download as PDF")]}))
+    assert leaked(page) == []
+    for expected in ("Amara Okafor", "K801200005701", "Year 4, 4B", "EHC Plan", "Reading catch-up (targeted)",
+                     "2 sessions a week, 30 minutes each", "£30.00", "£58.00",
+                     "Total for 1 pupils", "In EHC plan"):
+        assert expected in page, expected
+    rows = [{"area_of_need": a, "referrals": 2, "training_hours": 3.0, "under_trained": True}
+            for a in ("communication_and_interaction", "sensory_and_physical")]
+    chart = documents.chart_markup(documents.charts.referrals_against_training(rows))
+    page = visible_text(web.render("need_training.html", **{
+        **BASE, "terms": ["2026/27 autumn"], "rows": rows, "chart": chart}))
+    assert leaked(page) == []
+    assert "Referrals are rising with no more training in: Communication and interaction" in page
+    target = {"id": "t1", "description": "Read 40 words", "outcomes": [
+        {"reviewed_on": "2026-11-01", "level": code} for code in names.PROGRESS_NAMES]}
+    text = visible_text(str(documents.progress_chart(target)))
+    assert leaked(text) == [] and "Met" in text
