@@ -7,7 +7,7 @@ import io
 from html.parser import HTMLParser
 
 from services.contracts import names
-from services.documents import sheets
+from services.documents import charts, sheets
 from services.portal import documents, web
 
 PUPILS = [
@@ -111,7 +111,7 @@ def test_document_pages_show_names_not_codes():
         assert expected in page, expected
     rows = [{"area_of_need": a, "referrals": 2, "training_hours": 3.0, "under_trained": True}
             for a in ("communication_and_interaction", "sensory_and_physical")]
-    chart = documents.chart_markup(documents.charts.referrals_against_training(rows))
+    chart = documents.chart_markup(charts.referrals_against_training(rows))
     page = visible_text(web.render("need_training.html", **{
         **BASE, "terms": ["2026/27 autumn"], "rows": rows, "chart": chart}))
     assert leaked(page) == []
