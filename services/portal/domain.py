@@ -60,6 +60,24 @@ class Refused(Exception):
         self.title, self.lines, self.back, self.back_text = title, lines, back, back_text
 
 
+# -- documents -----------------------------------------------------------------------
+
+SPREADSHEETS = ("csv", "xlsx")
+FORMATS = ("pdf", *SPREADSHEETS)
+DOWNLOADS = (("pdf", "Download as PDF"), ("csv", "Download as CSV"),
+             ("xlsx", "Download as Excel spreadsheet (.xlsx)"))
+
+
+class NotADocument(Exception):
+    """A format or document the portal does not make: the route answers 404."""
+
+
+def check_format(fmt, allowed=FORMATS):
+    if fmt not in allowed:
+        raise NotADocument(fmt)
+    return fmt
+
+
 # -- navigation ----------------------------------------------------------------------
 
 def navigation(me):

@@ -33,6 +33,15 @@ def test_navigation_offers_only_what_the_roles_may_use():
     assert labels(me("outreach", kind="trust_school")) == ["Training", "My bookings"]
 
 
+
+def test_formats_not_made_are_not_a_document():
+    import pytest
+    assert domain.check_format("xlsx", domain.SPREADSHEETS) == "xlsx"
+    with pytest.raises(domain.NotADocument):
+        domain.check_format("pdf", domain.SPREADSHEETS)
+    with pytest.raises(domain.NotADocument):
+        domain.check_format("docx")
+
 def test_the_code_lists_are_the_contracts_tables():
     from services.contracts import names
     assert set(domain.DECLINE_REASONS) == set(names.DECLINE_REASON_NAMES)
