@@ -10,6 +10,7 @@ from services.common.access import (
     CPD_BOOKERS,
     CPD_LEADS,
     MESSAGE_READERS,
+    NEED_TREND_READERS,
     PRACTITIONERS,
     PROVISION_READERS,
     PROVISION_REPORT_READERS,
@@ -76,6 +77,11 @@ def check_format(fmt, allowed=FORMATS):
     if fmt not in allowed:
         raise NotADocument(fmt)
     return fmt
+
+
+def sees_need_and_training(me):
+    """The link to the trust's chart of referrals by need against training delivered."""
+    return me.org_kind == OrgKind.TRUST and bool(set(me.roles or ()) & set(NEED_TREND_READERS))
 
 
 # -- navigation ----------------------------------------------------------------------

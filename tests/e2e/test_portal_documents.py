@@ -499,3 +499,10 @@ def test_pages_with_charts_in_the_browser(world, browser):  # noqa: F811
     assert row.split()[-2:] == ["1", "3"]  # one closed referral, three CPD hours
     axe_check(browser, "need-and-training-chart")
 
+    # the outreach lead reads the trust's chart too, from the training page's link
+    sign_in(session(world, "trust", "outreach_lead"))
+    browser.get(portal + "/cpd/courses")
+    browser.find_element("link text",
+                         "Referrals by area of need against training delivered").click()
+    row = browser.find_element("xpath", "//tr[th='Communication and interaction']").text
+    assert row.split()[-2:] == ["1", "3"]
