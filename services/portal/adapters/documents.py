@@ -1,6 +1,6 @@
 """Rendering documents and charts (issue 15) with services/documents: PDFs (WeasyPrint),
 CSV and .xlsx, and SVG charts inline in a page with their data tables. The data comes
-from queries/documents.py; nothing here reads an API or knows about HTTP.
+from queries/documents.py and queries/exports.py; nothing here reads an API or knows about HTTP.
 `DocumentRenderer` gives the entrypoints `documents` as a dependency; each of its
 methods answers a `Document` (bytes, format, file name) or a chart's markup."""
 

@@ -1,8 +1,8 @@
 """Documents and charts (issue 15): a pupil's passport, costed provision map and EHC plan
 timeline, a class's provision map, the outreach report, the lists as CSV and .xlsx, and
 the trust's chart of referrals by need against training. The data is the pages' own
-(queries/documents.py, each call with the person's token, so a document is scoped as
-its page is); `self.documents` renders it (adapters/documents.py)."""
+(queries/documents.py and queries/exports.py, each call with the person's token, so a
+document is scoped as its page is); `self.documents` renders it (adapters/documents.py)."""
 
 from urllib.parse import urlencode
 
@@ -14,6 +14,7 @@ from services.documents.responses import document as document_response
 from .. import domain
 from ..domain import SPREADSHEETS, NotADocument, check_format
 from ..queries import documents as gather
+from ..queries import exports
 from .base import person_page
 
 MAP_FILTERS = ("registration_group", "year_group", "org_id")
@@ -88,33 +89,33 @@ class DocumentPages:
 
     @person_page("GET", "/costs.<string:fmt>")
     def costs_file(self, request, me, fmt):
-        return self._sheet(request, me, fmt, lambda api: gather.costs_rows(api, me),
+        return self._sheet(request, me, fmt, lambda api: exports.costs_rows(api, me),
                            self.documents.costs_sheet)
 
     @person_page("GET", "/impact.<string:fmt>")
     def impact_file(self, request, me, fmt):
-        return self._sheet(request, me, fmt, lambda api: gather.impact_rows(
+        return self._sheet(request, me, fmt, lambda api: exports.impact_rows(
             api, request.args.get("group_by")), lambda found, fmt: self.documents.impact_sheet(
                 found[0], fmt, found[1]))
 
     @person_page("GET", "/reviews-due.<string:fmt>")
     def reviews_due_file(self, request, me, fmt):
-        return self._sheet(request, me, fmt, lambda api: gather.reviews_due_rows(api, me),
+        return self._sheet(request, me, fmt, lambda api: exports.reviews_due_rows(api, me),
                            self.documents.reviews_due_sheet)
 
     @person_page("GET", "/cpd/records.<string:fmt>")
     def cpd_records_file(self, request, me, fmt):
-        return self._sheet(request, me, fmt, lambda api: gather.cpd_records_rows(api, me),
+        return self._sheet(request, me, fmt, lambda api: exports.cpd_records_rows(api, me),
                            self.documents.cpd_records_sheet)
 
     @person_page("GET", "/referrals.<string:fmt>")
     def referrals_file(self, request, me, fmt):
-        return self._sheet(request, me, fmt, lambda api: gather.referrals_rows(
+        return self._sheet(request, me, fmt, lambda api: exports.referrals_rows(
             api, me, request.args.get("status")), self.documents.referrals_sheet)
 
     @person_page("GET", "/trust/need-and-training")
     def need_and_training(self, request, me):
-        view = gather.need_against_training(self._api(me))
+        view = exports.need_against_training(self._api(me))
         return self._render(request, "need_training.html", me=me,
                             title="Referrals by area of need against training delivered",
                             chart=self.documents.need_chart(view["rows"]), **view)

@@ -2,7 +2,7 @@
 admin's organisations and staff directory."""
 
 from .. import queries
-from ..queries import documents as gather
+from ..queries import exports
 from .base import page, person_page
 
 
@@ -13,7 +13,7 @@ class ReportPages:
         c = api.get("provision", "/api/v1/provision/costs")
         return self._render(request, "costs.html", me=me, title="Costs against the SEN budget",
                             c=c, tier_chart=self.documents.cost_chart(
-                                *gather.cost_chart_data(api, c)))
+                                *exports.cost_chart_data(api, c)))
 
     @person_page("GET", "/impact")
     def impact(self, request, me):
