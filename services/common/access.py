@@ -31,6 +31,7 @@ from services.contracts.roles import (  # noqa: F401  (the rule's vocabulary, re
     CPD_SELF_BOOKERS,
     HELD_AT,
     MESSAGE_READERS,
+    NEED_TREND_READERS,
     ORG_KINDS,
     PARTNER_SCHOOL,
     PRACTITIONERS,

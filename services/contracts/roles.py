@@ -80,3 +80,5 @@ CPD_BOOKERS = (*CPD_SELF_BOOKERS, Role.CPD_ADMIN)
 CPD_LEADS = (Role.CPD_ADMIN,)
 MESSAGE_READERS = (Role.TRUST_ADMIN, Role.OUTREACH_LEAD, Role.AUDITOR, Role.SENCO,
                    Role.PARTNER_REFERRER)
+# the trust's need against training delivered (cpd's need-trend, the portal's chart)
+NEED_TREND_READERS = (*CPD_ADMINS, Role.OUTREACH_LEAD)

@@ -20,7 +20,13 @@ data in payloads.py, the calendar and the certificate PDF in adapters/.
 
 from werkzeug.wrappers import Response
 
-from services.common.access import CPD_ADMINS, CPD_BOOKERS, CPD_LEADS, CPD_SELF_BOOKERS, Role
+from services.common.access import (
+    CPD_BOOKERS,
+    CPD_LEADS,
+    CPD_SELF_BOOKERS,
+    NEED_TREND_READERS,
+    Role,
+)
 from services.common.config import ConfigProvider
 from services.common.consumer import subscribe
 from services.common.db import DatabaseProvider, utcnow
@@ -271,7 +277,7 @@ class CpdService(PlatformService):
 
     # -- need against training -----------------------------------------------------
 
-    @api("GET", "/api/v1/cpd/reports/need-trend", roles=CPD_ADMINS,
+    @api("GET", "/api/v1/cpd/reports/need-trend", roles=NEED_TREND_READERS,
          query=TrendQuerySchema, response=TrendSchema,
          summary="Trust-wide: areas of need in closed referrals against training delivered")
     def need_trend(self, request, principal, query):

@@ -42,6 +42,43 @@ class Chart:
     def as_dict(self):
         return {"title": self.title, "desc": self.desc, "svg": self.svg, "table": self.table}
 
+    @property
+    def page_svg(self):
+        """The SVG to inline in a page under a strict CSP (`for_page`)."""
+        return for_page(self.svg)
+
+
+# SVG presentation attributes: what a style="..." of matplotlib's may become.
+_PRESENTATION = frozenset((
+    "fill", "fill-opacity", "fill-rule", "stroke", "stroke-width", "stroke-linejoin",
+    "stroke-linecap", "stroke-dasharray", "stroke-dashoffset", "stroke-miterlimit",
+    "stroke-opacity", "opacity", "font-size", "font-family", "font-weight", "font-style",
+    "text-anchor", "dominant-baseline", "clip-path", "visibility"))
+
+
+def _style_to_attributes(match):
+    attrs = []
+    for part in match.group(1).split(";"):
+        name, _, value = part.partition(":")
+        name, value = name.strip(), value.strip()
+        if name in _PRESENTATION and value:
+            attrs.append(f'{name}="{value.replace(chr(34), "&quot;")}"')
+    return " ".join(attrs)
+
+
+def for_page(svg):
+    """The chart's SVG for inlining in an HTML page whose CSP allows no inline styles
+    (style-src 'self'): matplotlib's style="..." attributes become SVG presentation
+    attributes (which a CSP does not govern), its <style> block becomes attributes on
+    the root, and the fixed size gives way to the page's width (the viewBox keeps
+    the shape)."""
+    svg = re.sub(r"<defs>\s*<style[^>]*>.*?</style>\s*</defs>", "", svg, count=1, flags=re.S)
+    svg = re.sub(r'style="([^"]*)"', _style_to_attributes, svg)
+    head_end = svg.index(">")
+    head = re.sub(r'\s(width|height)="[^"]*"', "", svg[:head_end], count=2)
+    return (head + ' width="100%" stroke-linejoin="round" stroke-linecap="butt"'
+            + svg[head_end:])
+
 
 def _svg(fig, title, desc):
     buf = io.StringIO()

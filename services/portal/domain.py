@@ -11,6 +11,7 @@ from services.contracts.roles import (
     CPD_BOOKERS,
     CPD_LEADS,
     MESSAGE_READERS,
+    NEED_TREND_READERS,
     PRACTITIONERS,
     PROVISION_READERS,
     PROVISION_REPORT_READERS,
@@ -58,6 +59,29 @@ class Refused(Exception):
     def __init__(self, title, lines, back=None, back_text="Back"):
         super().__init__(title)
         self.title, self.lines, self.back, self.back_text = title, lines, back, back_text
+
+
+# -- documents -----------------------------------------------------------------------
+
+SPREADSHEETS = ("csv", "xlsx")
+FORMATS = ("pdf", *SPREADSHEETS)
+DOWNLOADS = (("pdf", "Download as PDF"), ("csv", "Download as CSV"),
+             ("xlsx", "Download as Excel spreadsheet (.xlsx)"))
+
+
+class NotADocument(Exception):
+    """A format or document the portal does not make: the route answers 404."""
+
+
+def check_format(fmt, allowed=FORMATS):
+    if fmt not in allowed:
+        raise NotADocument(fmt)
+    return fmt
+
+
+def sees_need_and_training(me):
+    """The link to the trust's chart of referrals by need against training delivered."""
+    return me.org_kind == OrgKind.TRUST and bool(set(me.roles or ()) & set(NEED_TREND_READERS))
 
 
 # -- navigation ----------------------------------------------------------------------

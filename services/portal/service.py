@@ -8,6 +8,7 @@ from services.common.config import ConfigProvider
 from services.common.db import DatabaseProvider
 from services.common.service import PlatformService
 
+from .adapters.documents import DocumentRenderer
 from .adapters.oidc import OpenIdProvider
 from .adapters.services import ApiError, Client, ServicesProvider
 from .adapters.web import Renderer
@@ -15,6 +16,7 @@ from .config import PortalConfig
 from .domain import DECLINE_REASONS, OUTCOMES, SEEN, navigation
 from .entrypoints.base import Pages, page, person_page
 from .entrypoints.cpd import CpdPages
+from .entrypoints.documents import DocumentPages
 from .entrypoints.pupils import PupilPages
 from .entrypoints.referrals import ReferralPages
 from .entrypoints.reports import ReportPages
@@ -26,11 +28,12 @@ __all__ = ["DECLINE_REASONS", "OUTCOMES", "SEEN", "ApiError", "Client", "PortalS
            "navigation", "page", "person_page"]
 
 
-class PortalService(SignInPages, ReferralPages, PupilPages, CpdPages, ReportPages, Pages,
-                    PlatformService):
+class PortalService(SignInPages, ReferralPages, PupilPages, CpdPages, DocumentPages, ReportPages,
+                    Pages, PlatformService):
     name = "portal"
     db = DatabaseProvider(Base.metadata)
     config = ConfigProvider(PortalConfig)
     services = ServicesProvider()
     oidc = OpenIdProvider()
     pages = Renderer()
+    documents = DocumentRenderer()

@@ -344,6 +344,8 @@ def test_need_trend_report_compares_referrals_with_training(cpd, api, events_in)
     assert ci["rising"] and ci["under_trained"]
     assert not areas["cognition_and_learning"]["rising"]
     assert cpd.get("/reports/need-trend", cpd.h(SCHOOL_A, "cpd_admin")).status_code == 403
+    assert cpd.get("/reports/need-trend", cpd.h(TRUST, "outreach_lead")).status_code == 200
+    assert cpd.get("/reports/need-trend", cpd.h(TRUST, "outreach")).status_code == 403
     assert cpd.get("/reports/need-trend", cpd.admin, terms=50).status_code == 422
 
 

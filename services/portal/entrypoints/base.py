@@ -65,7 +65,7 @@ def person_page(method, url):
 
 class Pages:
     """What every entrypoint mixin shares (PortalService declares the dependencies:
-    db, config, services, oidc, pages)."""
+    db, config, services, oidc, pages, documents)."""
 
     def _me(self, request):
         return queries.find_session(self.db, request.cookies.get(web.SESSION_COOKIE),

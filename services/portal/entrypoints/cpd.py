@@ -6,7 +6,7 @@ from werkzeug.wrappers import Response
 
 from services.contracts import links
 
-from .. import queries
+from .. import domain, queries
 from ..commands import cpd as commands
 from .base import person_page
 
@@ -15,7 +15,8 @@ class CpdPages:
     @person_page("GET", "/cpd/courses")
     def cpd_courses(self, request, me):
         return self._render(request, "cpd_courses.html", me=me, title="Training courses",
-                            items=queries.courses(self._api(me)))
+                            items=queries.courses(self._api(me)),
+                            need_and_training=domain.sees_need_and_training(me))
 
     def _session_page(self, request, me, session_id, status=200, errors=None, values=None):
         return self._render(request, "cpd_session.html", status=status, me=me,

@@ -2,15 +2,18 @@
 admin's organisations and staff directory."""
 
 from .. import queries
+from ..queries import exports
 from .base import page, person_page
 
 
 class ReportPages:
     @person_page("GET", "/costs")
     def costs(self, request, me):
-        c = self._api(me).get("provision", "/api/v1/provision/costs")
+        api = self._api(me)
+        c = api.get("provision", "/api/v1/provision/costs")
         return self._render(request, "costs.html", me=me, title="Costs against the SEN budget",
-                            c=c)
+                            c=c, tier_chart=self.documents.cost_chart(
+                                *exports.cost_chart_data(api, c)))
 
     @person_page("GET", "/impact")
     def impact(self, request, me):

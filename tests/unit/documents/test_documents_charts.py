@@ -91,3 +91,25 @@ def test_charts_embed_in_a_pdf_with_their_tables(pupil_map_view):
     text = " ".join(pages)
     assert contains(text, "Reading catch-up 1 2 50% £60.00")
     assert contains(text, "Cost per target met (£)")  # the SVG's own text, searchable
+
+
+def test_a_chart_for_a_page_under_the_portals_csp():
+    """Inline in a page whose CSP allows no inline styles: no style attribute or <style>
+    element is left, the colours and fonts are presentation attributes, the chart keeps
+    its accessible name and scales to the page's width."""
+    chart = charts.impact_by_provision([
+        {"provision": "Reading catch-up", "share_met": "50.0", "cost_per_target_met": "60.00",
+         "targets_met": 1, "targets_reviewed": 2}])
+    assert 'style="' in chart.svg  # matplotlib's own output has them
+    svg = chart.page_svg
+    root = ET.fromstring(svg)
+    assert not [e for e in root.iter() if e.get("style") is not None]
+    assert root.find(f"{NS}defs/{NS}style") is None and "<style" not in svg
+    assert root.get("role") == "img" and root.find(NS + "title").text == chart.title
+    assert root.get("width") == "100%" and root.get("height") is None and root.get("viewBox")
+    assert root.get("stroke-linejoin") == "round"
+    fills = {e.get("fill") for e in root.iter()}
+    assert charts.BLUE in fills and charts.GREEN in fills
+    text = next(e for e in root.iter(NS + "text"))
+    assert text.get("font-family") == "'DejaVu Sans'" and text.get("font-size")
+    assert charts.for_page(chart.svg) == svg  # stable: the same data, the same markup

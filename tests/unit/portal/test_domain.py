@@ -33,6 +33,26 @@ def test_navigation_offers_only_what_the_roles_may_use():
     assert labels(me("outreach", kind="trust_school")) == ["Training", "My bookings"]
 
 
+
+def test_the_trusts_need_and_training_chart_is_offered_to_whom_cpd_answers():
+    from services.common.openapi import api_entrypoints
+    from services.cpd.service import CpdService
+    [ep] = [ep for name, ep in api_entrypoints(CpdService) if name == "need_trend"]
+    for role in Role:
+        assert domain.sees_need_and_training(me(role)) == (role in ep.roles), role
+    assert domain.sees_need_and_training(me("outreach_lead"))
+    assert not domain.sees_need_and_training(me("cpd_admin", kind="arb"))
+    assert not domain.sees_need_and_training(me("auditor"))
+
+
+def test_formats_not_made_are_not_a_document():
+    import pytest
+    assert domain.check_format("xlsx", domain.SPREADSHEETS) == "xlsx"
+    with pytest.raises(domain.NotADocument):
+        domain.check_format("pdf", domain.SPREADSHEETS)
+    with pytest.raises(domain.NotADocument):
+        domain.check_format("docx")
+
 def test_the_code_lists_are_the_contracts_tables():
     from services.contracts import names
     assert set(domain.DECLINE_REASONS) == set(names.DECLINE_REASON_NAMES)

@@ -16,10 +16,10 @@ from services.common.access import (
 )
 from services.common.db import utcnow
 
-from . import domain
-from .adapters.services import ApiError
-from .commands.sessions import ABSOLUTE, IDLE, digest
-from .models import link_tokens, sessions
+from .. import domain
+from ..adapters.services import ApiError
+from ..commands.sessions import ABSOLUTE, IDLE, digest
+from ..models import link_tokens, sessions
 
 # -- sign-in -----------------------------------------------------------------------
 
