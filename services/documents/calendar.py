@@ -11,8 +11,6 @@ with a place, CANCELLED after. A cancellation goes out as METHOD:CANCEL.
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from icalendar import Calendar, Event, vCalAddress, vText
-
 PRODID = "-//SEN Trust//CPD bookings//EN"
 UID_DOMAIN = "cpd.sen-trust.example"
 STATUSES = {"CONFIRMED": "ACCEPTED", "TENTATIVE": "TENTATIVE", "CANCELLED": "DECLINED"}
@@ -36,6 +34,7 @@ class CalendarEvent:
 
 
 def _vevent(e: CalendarEvent, now):
+    from icalendar import Event, vCalAddress, vText  # loaded on first use, not at start
     if e.status not in STATUSES:
         raise ValueError(f"unknown calendar status {e.status}")
     ev = Event()
@@ -63,6 +62,7 @@ def _vevent(e: CalendarEvent, now):
 
 
 def _calendar(method):
+    from icalendar import Calendar
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")

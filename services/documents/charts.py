@@ -13,23 +13,31 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
-import matplotlib
-
-matplotlib.use("Agg")
-from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
-
-from .labels import LEVELS, label  # noqa: E402
-from .pdf import as_decimal, long_date, money  # noqa: E402
+from .labels import LEVELS, label
+from .pdf import as_decimal, long_date, money
 
 BLUE, GREEN, RED, GREY, BLACK = "#1d70b8", "#00703c", "#d4351c", "#b1b4b6", "#0b0c0c"
-matplotlib.rcParams.update({
+_RC = {
     "svg.fonttype": "none",      # text stays text: searchable, and no fonts embedded
     "svg.hashsalt": "sen-trust",  # stable ids, so the same data gives the same SVG
     "font.family": "DejaVu Sans",
     "font.size": 10,
     "axes.spines.top": False,
     "axes.spines.right": False,
-})
+}
+_Figure = None
+
+
+def _matplotlib_figure():
+    """matplotlib's Figure, loaded on the first chart (~40 MB: not at a service's start)."""
+    global _Figure
+    if _Figure is None:
+        import matplotlib
+        matplotlib.use("Agg")
+        matplotlib.rcParams.update(_RC)
+        from matplotlib.figure import Figure
+        _Figure = Figure
+    return _Figure
 
 
 @dataclass
@@ -95,7 +103,7 @@ def _svg(fig, title, desc):
 
 
 def _figure(width=7.0, height=3.6):
-    return Figure(figsize=(width, height), dpi=96, layout="constrained")
+    return _matplotlib_figure()(figsize=(width, height), dpi=96, layout="constrained")
 
 
 def _num(value):

@@ -3,13 +3,14 @@
 import io
 
 from nameko.extensions import DependencyProvider
-from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.units import mm
-from reportlab.pdfgen import canvas
 
 
 def render_pdf(certificate, provider_name, verify_url):
     buf = io.BytesIO()
+    from reportlab.lib.pagesizes import A4, landscape  # loaded on the first certificate
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas
+
     width, height = landscape(A4)
     pdf = canvas.Canvas(buf, pagesize=(width, height), invariant=1)
     pdf.setTitle(f"CPD certificate {certificate.verification_code}")

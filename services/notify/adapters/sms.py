@@ -11,8 +11,6 @@ import threading
 import time
 from collections import deque
 
-from notifications_python_client.errors import HTTPError
-from notifications_python_client.notifications import NotificationsAPIClient
 from prometheus_client import Counter
 
 from .. import domain
@@ -78,6 +76,7 @@ class GovUkNotifyChannel:
 
     @staticmethod
     def _client(config):
+        from notifications_python_client.notifications import NotificationsAPIClient
         return NotificationsAPIClient(config.notify_api_key, base_url=config.notify_base_url,
                                       timeout=config.notify_timeout)
 
@@ -100,7 +99,7 @@ class GovUkNotifyChannel:
                 response = client.send_email_notification(
                     delivery.recipient, template_id, personalisation=personalisation,
                     reference=delivery.id)
-        except HTTPError as exc:
+        except _http_error() as exc:
             error = _error_name(exc)
             raise SendFailed(f"Notify {exc.status_code} {error}", code=exc.status_code,
                              status=domain.classify_notify_failure(exc.status_code, error)
@@ -112,10 +111,17 @@ class GovUkNotifyChannel:
         Notify accepted it and before we recorded it), else None."""
         try:
             found = self._client(config).get_all_notifications(reference=delivery.id)
-        except HTTPError:
+        except _http_error():
             return None
         for item in (found or {}).get("notifications", []):
             if item.get("reference") == delivery.id and not str(
                     item.get("status", "")).endswith("failure"):
                 return str(item.get("id"))
         return None
+
+
+def _http_error():
+    """GOV.UK Notify's client error class, imported when a send needs it (the client
+    and requests are not loaded at start where GOV.UK Notify is not configured)."""
+    from notifications_python_client.errors import HTTPError
+    return HTTPError
