@@ -185,9 +185,11 @@ def test_a_reschedule_sends_an_updated_invitation(notify, servers):  # noqa: F81
              "ends_at": "2027-01-19T17:00:00+00:00"}
     service.on_session_rescheduled(make_event("session.rescheduled", {
         "course_id": "c-1", "course_title": "Supporting transitions", "session": moved,
-        "previous": SESSION, "calendar_sequence": 1, "calendar_status": "CONFIRMED",
+        "previous": SESSION,
+        # as cpd sends it: each attendee's booking has its own SEQUENCE and STATUS
         "attendees": [{"booking_id": "b-1", "org_id": "school-1", "name": "Tess Teacher",
-                       "email": "tess@school.example"}]}, org_id="trust", actor="cpd"))
+                       "email": "tess@school.example", "calendar_sequence": 1,
+                       "calendar_status": "CONFIRMED"}]}, org_id="trust", actor="cpd"))
     [first] = _mails(servers, "booking-confirmed-attendee")
     [update] = _mails(servers, "session-rescheduled-attendee")
     _, before = _invitation(first)
