@@ -10,4 +10,4 @@ class ProvisionConfig(PlatformConfig):
     # provision.review_due is announced this many days before an APDR review
     review_lead_days: int = setting(14, check=at_least(0))
     # how often the review timer runs (it is idempotent: a review is announced once)
-    review_timer_seconds: float = setting(3600.0, check=at_least(1))
+    review_timer_seconds: float = setting(3600.0, check=at_least(0.01))

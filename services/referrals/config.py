@@ -13,4 +13,4 @@ class ReferralsConfig(PlatformConfig):
     # REFERRALS_TRIAGE_WORKING_DAYS: from the latest submission to the triage decision
     triage_working_days: int = setting(10, check=at_least(0))
     # REFERRALS_OVERDUE_SCAN_SECONDS: how often the overdue timer looks
-    overdue_scan_seconds: float = setting(300.0, check=at_least(1))
+    overdue_scan_seconds: float = setting(300.0, check=at_least(0.01))
