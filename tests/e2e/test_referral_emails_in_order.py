@@ -5,19 +5,12 @@ pupils, referrals and notify run as separate processes; the emails are read back
 from the SMTP server in the order it accepted them."""
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 
 from services.contracts.names import TABLES
-from services.referrals import domain
-from tests.conftest import bearer, wait_until
-from tests.helpers import referral_body
+from tests.conftest import wait_until
+from tests.e2e.outreach import PRACTITIONER, REFERRER, outreach_world
 
-REFERRER = "jo.smith@riverside.example"
-CYCLES = [{"started_on": "2026-09-07", "reviewed_on": "2026-10-05",
-           "provision": "Visual timetable", "outcome": "Calmer mornings"},
-          {"started_on": "2026-10-06", "reviewed_on": "2026-11-02",
-           "provision": "Small-group social skills", "outcome": "Little change"}]
-PRACTITIONER = {"sub": "pat@trust.example", "name": "Pat Lee", "email": "pat@trust.example"}
 # the referrer's emails, one a transition, in the order the transitions happen
 EXPECTED = ["referral-submitted-referrer", "referral-accepted-referrer",
             "referral-allocated-referrer", "referral-visit-logged-referrer",
@@ -40,28 +33,9 @@ def _text(message):
 
 
 def test_a_referrals_emails_arrive_in_the_order_of_its_transitions(platform_factory, http):
-    platform = platform_factory("pupils", "referrals", "notify")
-    trust = platform.senctl("org", "onboard", "--name", "Demo Trust", "--kind", "trust")
-    school = platform.senctl("org", "onboard", "--name", "Riverside Primary School",
-                             "--kind", "partner_school", "--urn", "100002",
-                             "--laestab", "2021002")
-
-    def tok(sub, org, roles):
-        return bearer(platform.senctl("token", "--sub", sub, "--org", org, "--roles", roles))
-
-    jo = tok("jo@riverside.example", school, "partner_referrer")
-    lead = tok("lee@trust.example", trust, "outreach_lead")
-    admin = tok("admin@trust.example", trust, "trust_admin")
-    pat = tok(PRACTITIONER["sub"], trust, "outreach")
-    base = platform.url("referrals") + "/api/v1"
-    year, term = domain.term_of(domain.london_date(datetime.now(UTC)))
-    assert http.post(base + "/agreements", headers=admin, json={
-        "school_org_id": school, "academic_year": year, "term": term,
-        "hours_bought": 6}).status_code == 201
-
-    resp = http.post(base + "/referrals", headers=jo, json=referral_body(graduated_approach=CYCLES))
-    assert resp.status_code == 201, resp.text
-    rid, reference = resp.json()["id"], resp.json()["reference"]
+    world = outreach_world(platform_factory, http, urn="100002", laestab="2021002")
+    platform, base, lead, pat = world.platform, world.base, world.lead, world.pat
+    rid, reference = world.referral_id, world.reference
     # every transition at once, without waiting for any email in between
     for action, who, body in (
             ("accept", lead, None),

@@ -3,46 +3,17 @@ separate processes: every step through the HTTP API, and the emails notify sends
 at each step read back from the SMTP server."""
 
 import hashlib
-from datetime import UTC, date, datetime
+from datetime import date
 
-from services.referrals import domain
-from tests.conftest import bearer, wait_until
-from tests.helpers import referral_body
-
-REFERRER = "jo.smith@riverside.example"
-PRACTITIONER = {"sub": "pat@trust.example", "name": "Pat Lee", "email": "pat@trust.example"}
-CYCLES = [{"started_on": "2026-09-07", "reviewed_on": "2026-10-05",
-           "provision": "Visual timetable", "outcome": "Calmer mornings"},
-          {"started_on": "2026-10-06", "reviewed_on": "2026-11-02",
-           "provision": "Small-group social skills", "outcome": "Little change"}]
+from tests.conftest import wait_until
+from tests.e2e.outreach import PRACTITIONER, REFERRER, outreach_world
 
 
 def test_one_referral_walks_to_closure_with_an_email_at_each_step(platform_factory, http):
-    platform = platform_factory("pupils", "referrals", "notify")
-    trust = platform.senctl("org", "onboard", "--name", "Demo Trust", "--kind", "trust")
-    school = platform.senctl("org", "onboard", "--name", "Riverside Primary School",
-                             "--kind", "partner_school", "--urn", "100001",
-                             "--laestab", "2021001")
-
-    def tok(sub, org, roles):
-        return bearer(platform.senctl("token", "--sub", sub, "--org", org, "--roles", roles))
-
-    jo = tok("jo@riverside.example", school, "partner_referrer")
-    lead = tok("lee@trust.example", trust, "outreach_lead")
-    admin = tok("admin@trust.example", trust, "trust_admin")
-    pat = tok(PRACTITIONER["sub"], trust, "outreach")
-    base = platform.url("referrals") + "/api/v1"
-
-    year, term = domain.term_of(domain.london_date(datetime.now(UTC)))
-    resp = http.post(base + "/agreements", headers=admin, json={
-        "school_org_id": school, "academic_year": year, "term": term, "hours_bought": 6})
-    assert resp.status_code == 201, resp.text
-    agreement = resp.json()["id"]
-
-    resp = http.post(base + "/referrals", headers=jo,
-                     json=referral_body(graduated_approach=CYCLES))
-    assert resp.status_code == 201, resp.text
-    rid, reference = resp.json()["id"], resp.json()["reference"]
+    world = outreach_world(platform_factory, http)
+    platform, base, agreement = world.platform, world.base, world.agreement
+    jo, lead, pat = world.jo, world.lead, world.pat
+    rid, reference = world.referral_id, world.reference
     seen = set()  # messages that arrived before the current step
 
     def key(message):
