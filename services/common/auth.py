@@ -78,12 +78,16 @@ def _load_public(pem):
                  for block in _PEM_BLOCK.findall(pem))
 
 
-def public_keys():
+def _public_pem_and_keys():
     pem = _read_key("PUBLIC")
     keys = _load_public(pem) if pem else ()
     if not keys:
         raise Unauthorized("The service has no public key configured to verify tokens")
-    return keys
+    return pem, keys
+
+
+def public_keys():
+    return _public_pem_and_keys()[1]
 
 
 def private_key():
@@ -213,10 +217,7 @@ def _still_valid(claims):
 
 
 def _claims(token):
-    pem = _read_key("PUBLIC")
-    keys = _load_public(pem) if pem else ()
-    if not keys:
-        raise Unauthorized("The service has no public key configured to verify tokens")
+    pem, keys = _public_pem_and_keys()
     audience, issuer = settings.get("JWT_AUDIENCE"), settings.get("JWT_ISSUER")
     cache_key = (token, pem, audience, issuer)
     claims = _verified.get(cache_key)
